@@ -1,0 +1,40 @@
+"""Build mmengine Runners for the project's tools, on GPU or CPU-only machines.
+
+mmengine 0.10.7's ``init_dist('pytorch')`` always calls ``torch.cuda.set_device`` and the
+default ``env_cfg`` asks for NCCL, so ``tools/dist_train.sh`` fails on a machine without a GPU.
+:func:`setup_distributed` picks the backend instead: NCCL where CUDA is available, otherwise gloo,
+initialising the process group itself (mmengine then finds it initialised and skips its own
+``init_dist``) and building DDP without ``device_ids`` as CPU modules require.
+"""
+import os
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+
+def setup_distributed(cfg: Config) -> Config:
+    """Choose the distributed backend for ``cfg.launcher`` and this machine; returns ``cfg``."""
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return cfg
+    env_cfg = cfg.setdefault('env_cfg', {})
+    env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if launcher == 'pytorch' and not dist.is_initialized():
+        # torchrun exports RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT.
+        dist.init_process_group(backend='gloo', init_method='env://')
+        os.environ.setdefault('LOCAL_RANK', os.environ.get('RANK', '0'))
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the Runner named by ``cfg.runner_type`` (mmengine's default otherwise)."""
+    setup_distributed(cfg)
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    from mmaction.registry import RUNNERS
+    return RUNNERS.build(cfg)

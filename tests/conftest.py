@@ -1,0 +1,52 @@
+"""Shared fixtures: paths, and a tiny AVA-format dataset built from mmaction2's own fixture."""
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / 'shared'
+FIXTURES = SHARED / 'fixtures'
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.fail(f'{FIXTURES} is missing: the tests need ../shared beside the repository')
+    return FIXTURES
+
+
+def write_random_frames(frame_dir: Path, num_frames: int, size: int, seed: int) -> None:
+    """Write ``img_00001.jpg`` ... with random content, as mmaction2's rawframes layout."""
+    import cv2
+    frame_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(1, num_frames + 1):
+        img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        cv2.imwrite(str(frame_dir / f'img_{i:05d}.jpg'), img)
+
+
+@pytest.fixture(scope='session')
+def tiny_ava(tmp_path_factory, fixtures_dir) -> dict:
+    """mmaction2's AVA test annotations (2 videos, keyframes 902-903) with random 32 px frames.
+
+    Frames cover what ``SampleAVAFrames(clip_len=8, frame_interval=2)`` reads around those
+    keyframes at AVA's 30 fps with ``timestamp_start=900``.
+    """
+    src = fixtures_dir / 'mmaction2_tests_data' / 'ava_dataset'
+    root = tmp_path_factory.mktemp('tiny_ava')
+    for name in ('ava_sample.csv', 'action_list.txt', 'ava_proposals_sample.pkl'):
+        shutil.copy(src / name, root / name)
+    with open(src / 'ava_sample.csv') as f:
+        videos = sorted({row[0] for row in csv.reader(f)})
+    for k, vid in enumerate(videos):
+        write_random_frames(root / 'rawframes' / vid, num_frames=110, size=32, seed=k)
+    return dict(root=root, ann_file=root / 'ava_sample.csv', label_file=root / 'action_list.txt',
+                proposal_file=root / 'ava_proposals_sample.pkl', frames=root / 'rawframes')

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project environment and install ava_plugins into it in editable mode.
+#
+# The environment is built once per (Python, torch spec, stack requirements) in a cache folder
+# and `.venv` in the repository root is a symbolic link to it, so a fresh clone on the same
+# machine reuses it. The mmcv wheel, built from source with compiled ops, is cached separately,
+# keyed by torch version, CUDA version (or cpu) and Python ABI, so a different torch never
+# reuses it. Every breakage listed in ../shared/STACK_NOTES.md is handled here or in
+# ava_plugins/compat.py.
+#
+# Variables (all optional):
+#   AVA_CACHE_DIR        cache root (default: ~/.cache/ava_plugins)
+#   AVA_PYTHON           interpreter to build the venv from (default: python3.11)
+#   AVA_TORCH            pip requirements for torch/torchvision
+#                        (default: "torch==2.14.1 torchvision==0.29.1")
+#   AVA_TORCH_INDEX_URL  extra index for AVA_TORCH, e.g. https://download.pytorch.org/whl/cu121
+#   FORCE_CUDA=1         build mmcv's CUDA ops even where no GPU is visible (needs nvcc);
+#                        they are built automatically when torch sees a GPU.
+#   MAX_JOBS             parallel compile jobs for mmcv (default: number of cores)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${AVA_CACHE_DIR:-$HOME/.cache/ava_plugins}"
+PYTHON="${AVA_PYTHON:-python3.11}"
+TORCH_SPEC="${AVA_TORCH:-torch==2.14.1 torchvision==0.29.1}"
+MMCV_VERSION="2.1.0"
+MMPOSE_VERSION="1.3.2"
+export MAX_JOBS="${MAX_JOBS:-$(nproc)}"
+
+log() { printf '[setup_env] %s\n' "$*" >&2; }
+
+key_src="$("$PYTHON" -c 'import sys; print(sys.version)')|$TORCH_SPEC|${AVA_TORCH_INDEX_URL:-}|${FORCE_CUDA:-0}|$MMCV_VERSION|$MMPOSE_VERSION|$(cat "$ROOT/requirements/stack.txt" "$ROOT/requirements/constraints.txt" "$ROOT/tools/setup_env.sh")"
+key="$(printf '%s' "$key_src" | sha256sum | cut -c1-16)"
+VENV="$CACHE/venvs/$key"
+STAMP="$VENV/.ava_plugins_stack_ready"
+
+# Point .venv at the cached environment (replacing a stale link, never a real folder).
+link_venv() {
+  if [ -L "$ROOT/.venv" ] || [ ! -e "$ROOT/.venv" ]; then
+    ln -sfn "$VENV" "$ROOT/.venv"
+  elif [ "$(readlink -f "$ROOT/.venv")" != "$(readlink -f "$VENV")" ]; then
+    log "$ROOT/.venv is a real folder, not a link; using it as it is"
+    VENV="$ROOT/.venv"
+    STAMP="$VENV/.ava_plugins_stack_ready"
+  fi
+}
+
+install_editable() {
+  # Cheap, and re-points the shared environment at this clone.
+  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT"
+}
+
+mkdir -p "$CACHE/venvs" "$CACHE/wheels"
+link_venv
+if [ -f "$STAMP" ]; then
+  install_editable
+  exit 0
+fi
+
+start=$(date +%s)
+log "building environment $VENV (one time per machine and stack)"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip)
+CONSTRAINTS=(-c "$ROOT/requirements/constraints.txt")
+"${PIP[@]}" install -q --upgrade pip
+"${PIP[@]}" install -q "${CONSTRAINTS[@]}" setuptools wheel ninja cython "numpy>=2"
+
+log "installing $TORCH_SPEC"
+# shellcheck disable=SC2086
+"${PIP[@]}" install -q "${CONSTRAINTS[@]}" ${AVA_TORCH_INDEX_URL:+--extra-index-url "$AVA_TORCH_INDEX_URL"} $TORCH_SPEC
+
+# ---- mmcv: cached wheel keyed by torch version, CUDA (or cpu) and Python ABI ----------------
+read -r TORCH_VER TORCH_CUDA WANT_CUDA ABI < <("$VENV/bin/python" - <<'EOF'
+import os, sys, torch
+cuda = torch.version.cuda
+want = bool(cuda) and (torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1')
+print(torch.__version__, f'cu{cuda}' if cuda else 'nocuda', 'cuda' if want else 'cpu',
+      f'cp{sys.version_info[0]}{sys.version_info[1]}')
+EOF
+)
+MMCV_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION/torch-$TORCH_VER-$TORCH_CUDA-$ABI-ops-$WANT_CUDA"
+if ! ls "$MMCV_DIR"/mmcv-*.whl >/dev/null 2>&1; then
+  log "building mmcv $MMCV_VERSION with compiled ops ($WANT_CUDA) for torch $TORCH_VER; ~7 min on 2 cores"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$work"
+  tar -xzf "$work"/mmcv-"$MMCV_VERSION".tar.gz -C "$work"
+  # torch >= 2.6 headers require C++20; mmcv 2.1.0 hard-codes c++14/c++17 (STACK_NOTES 2).
+  sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$work/mmcv-$MMCV_VERSION/setup.py"
+  if [ "$WANT_CUDA" = cuda ]; then export FORCE_CUDA=1; fi
+  (cd "$work/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 "${PIP[@]}" wheel -q --no-deps --no-build-isolation -w "$work/dist" .)
+  mkdir -p "$MMCV_DIR.tmp.$$"
+  cp "$work"/dist/mmcv-*.whl "$MMCV_DIR.tmp.$$/"
+  rm -rf "$MMCV_DIR" && mv "$MMCV_DIR.tmp.$$" "$MMCV_DIR"
+fi
+"${PIP[@]}" install -q "${CONSTRAINTS[@]}" "$MMCV_DIR"/mmcv-*.whl
+
+log "installing the OpenMMLab stack"
+"${PIP[@]}" install -q "${CONSTRAINTS[@]}" -r "$ROOT/requirements/stack.txt"
+# xtcocotools' PyPI wheel is built against numpy 1.x (STACK_NOTES 4): build it here.
+"${PIP[@]}" install -q "${CONSTRAINTS[@]}" --no-binary xtcocotools --no-build-isolation xtcocotools
+# mmpose's chumpy requirement does not build (STACK_NOTES 4); the rest is in stack.txt.
+"${PIP[@]}" install -q --no-deps "mmpose==$MMPOSE_VERSION"
+
+# Refuse to finish with a torch other than the one asked for (a dependency could move it).
+"$VENV/bin/python" - "$TORCH_VER" <<'EOF'
+import sys, torch
+if torch.__version__ != sys.argv[1]:
+    sys.exit(f'torch changed during install: {sys.argv[1]} -> {torch.__version__}')
+EOF
+install_editable
+"$VENV/bin/python" -c 'import ava_plugins, mmaction.models, mmdet.models, mmpose.models'
+date -u +%FT%TZ > "$STAMP"
+log "environment ready in $(( $(date +%s) - start )) s"

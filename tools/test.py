@@ -1,0 +1,75 @@
+"""Test (and evaluate) a checkpoint with ava_plugins' modules registered.
+
+Same interface as mmaction2's ``tools/test.py``: ``--dump`` writes the raw predictions to a
+pickle for offline evaluation and ensembles.
+"""
+import argparse
+import os
+import os.path as osp
+
+import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
+from ava_plugins.engine import build_runner
+from mmengine.config import Config, DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test an AVA action detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save evaluation results and logs')
+    parser.add_argument('--dump', type=str,
+                        help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=2')
+    parser.add_argument('--show-dir', help='directory to save visualised predictions')
+    parser.add_argument('--show', action='store_true', help='display predictions in a window')
+    parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
+    parser.add_argument('--wait-time', type=float, default=2, help='display time (s)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg, args):
+    """Merge command-line arguments into the config (mmaction2's precedence rules)."""
+    if args.show or args.show_dir is not None:
+        vis = cfg.get('default_hooks', {}).get('visualization')
+        if vis is None:
+            raise KeyError(f'{args.config}: --show/--show-dir need a VisualizationHook in '
+                           'default_hooks.visualization')
+        vis.update(enable=True, show=args.show, wait_time=args.wait_time,
+                   out_dir=args.show_dir, interval=args.interval)
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump {args.dump}: the dump file must end in .pkl or .pickle')
+        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        evaluators = cfg.test_evaluator
+        if isinstance(evaluators, (list, tuple)):
+            cfg.test_evaluator = [*evaluators, dump_metric]
+        else:
+            cfg.test_evaluator = [evaluators, dump_metric]
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
