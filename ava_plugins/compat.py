@@ -18,6 +18,11 @@ edited. Fixes that belong to the install (mmcv's C++ standard, xtcocotools, chum
    else stays refused.
 3. ``mmaction.utils.misc`` uses ``np.Inf``, removed in numpy 2: that module alone is given a
    numpy namespace with the alias (numpy itself is not touched).
+4. mmengine resolves ``package::path`` configs only for the OpenMMLab packages it lists, only
+   for paths with a sub-folder, and finds an editable install's files in the wrong place.
+   ``ava_plugins::REL`` is resolved to ``ava_plugins/.mim/configs/REL`` (which ``setup.py``
+   populates at install, as OpenMMLab packages do); every other path goes through mmengine's
+   own resolver unchanged.
 """
 import importlib.abc
 import importlib.machinery
@@ -124,8 +129,32 @@ def _patch_mmaction_misc_inf():
         misc.np = ns
 
 
+def _resolve_ava_plugins_configs():
+    """Resolve ``ava_plugins::REL`` to ``ava_plugins/.mim/configs/REL`` (see item 4)."""
+    from mmengine.config import Config
+    from mmengine.utils import check_file_exist
+    original = Config._get_cfg_path
+    if getattr(original, '_ava_plugins', False):
+        return
+    mim_configs = osp.join(osp.dirname(osp.abspath(__file__)), '.mim', 'configs')
+
+    def get_cfg_path(cfg_path: str, filename: str):
+        package, _, rel_path = cfg_path.partition('::')
+        if package != 'ava_plugins':
+            return original(cfg_path, filename)
+        path = osp.join(mim_configs, rel_path)
+        check_file_exist(path, f'{filename}: config {cfg_path!r} not found at {path} (is '
+                         'ava_plugins installed with `pip install -e .` / `mim install -e .`?)')
+        # Scope None: the configs mean the same as when they are used by file path.
+        return path, None
+
+    get_cfg_path._ava_plugins = True
+    Config._get_cfg_path = staticmethod(get_cfg_path)
+
+
 def apply():
     _install_drn_finder()
+    _resolve_ava_plugins_configs()
     _allow_mmengine_checkpoint_types()
     _patch_mmaction_misc_inf()
 

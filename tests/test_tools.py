@@ -11,6 +11,8 @@ import sys
 import pytest
 import torch
 
+import ava_plugins  # noqa: F401  (torch.load of mmengine checkpoints needs its compat fixes)
+
 CONFIG = 'tests/data/tiny_linear_slowfast.py'
 
 
@@ -76,7 +78,6 @@ def test_resume_continues_to_identical_weights(trained, tiny_ava, repo_root, tmp
 
 def test_test_tool_loads_the_checkpoint(trained, tiny_ava, repo_root, tmp_path):
     """tools/test.py --dump on iter_4 equals the model rebuilt here from the same checkpoint."""
-    import ava_plugins  # noqa: F401
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
     from mmengine.runner import load_checkpoint

@@ -35,7 +35,10 @@ def parse_args(argv=None):
 
 
 def merge_args(cfg, args):
-    """Merge command-line arguments into the config (mmaction2's precedence rules)."""
+    """Merge command-line arguments into the config (``--cfg-options`` first, so its keys
+    address the config as written, before ``--dump`` turns the evaluator into a list)."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     if args.show or args.show_dir is not None:
         vis = cfg.get('default_hooks', {}).get('visualization')
         if vis is None:
@@ -53,8 +56,6 @@ def merge_args(cfg, args):
         else:
             cfg.test_evaluator = [evaluators, dump_metric]
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -1,0 +1,58 @@
+"""OpenMMLab packaging: configs/tools shipped in ``ava_plugins/.mim``, ``ava_plugins::`` configs."""
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import pytest
+from mmengine.config import Config
+
+import ava_plugins  # noqa: F401  (resolves ava_plugins:: config paths)
+
+
+def test_child_config_inherits_ava_plugins_config(tmp_path):
+    child = tmp_path / 'child.py'
+    child.write_text(textwrap.dedent("""
+        _base_ = 'ava_plugins::linear_slowfast_r50.py'
+        model = dict(roi_head=dict(bbox_head=dict(dropout_ratio=0.1)))
+        """))
+    cfg = Config.fromfile(str(child))
+    direct = Config.fromfile(str(ava_plugins.__path__[0] + '/../configs/linear_slowfast_r50.py'))
+    assert cfg.model.roi_head.bbox_head.dropout_ratio == 0.1
+    cfg.model.roi_head.bbox_head.dropout_ratio = direct.model.roi_head.bbox_head.dropout_ratio
+    assert cfg.model.to_dict() == direct.model.to_dict()
+    assert cfg.custom_imports == dict(imports=['ava_plugins'], allow_failed_imports=False)
+
+
+def test_missing_ava_plugins_config_names_the_file(tmp_path):
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = 'ava_plugins::no_such_config.py'\n")
+    with pytest.raises(FileNotFoundError, match='no_such_config.py'):
+        Config.fromfile(str(child))
+
+
+def test_wheel_ships_mim_configs_and_tools(repo_root, tmp_path):
+    """A regular (non-editable) install, as `mim install .` makes, carries .mim copies.
+
+    Built from a copy of the sources: a wheel build replaces .mim's links by copies.
+    """
+    src = tmp_path / 'src'
+    files = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
+                           cwd=repo_root, capture_output=True, text=True, check=True)
+    for rel in files.stdout.split():
+        if (repo_root / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo_root / rel, src / rel)
+    out = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+                          '--no-build-isolation', '-w', str(tmp_path), str(src)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    wheel = next(tmp_path.glob('ava_plugins-*.whl'))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for rel in ('configs/linear_slowfast_r50.py', 'configs/acar_slowfast_r101.py',
+                'tools/train.py', 'tools/test.py', 'tools/dist_train.sh', 'model-index.yml'):
+        assert f'ava_plugins/.mim/{rel}' in names, rel
+    with zipfile.ZipFile(wheel) as z:
+        shipped = z.read('ava_plugins/.mim/configs/linear_slowfast_r50.py')
+    assert shipped == (repo_root / 'configs' / 'linear_slowfast_r50.py').read_bytes()
