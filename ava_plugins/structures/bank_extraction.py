@@ -1,0 +1,95 @@
+"""Resumable, rank-sharded filling of a :class:`~ava_plugins.structures.FeatureBank`.
+
+ACAR-Net (``../shared/papers/002_38beda5796027c6c.txt``, Sec. 1.3) builds its bank "by running a
+trained ACAR-Net over the entire video at evenly spaced intervals (by default 1 second)". That
+is hours of inference for AVA, so the loop here is written to be interrupted and relaunched:
+videos are dealt to ranks deterministically (the same ranks and world size as training, from
+``mmengine.dist`` when not given), finished shards are skipped, and each video's shard is
+written atomically, so a crash costs at most the videos in flight. The model-specific part is
+``compute_fn(video_id) -> (timestamps, features, boxes)``.
+"""
+import os.path as osp
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+from .feature_bank import FeatureBank
+
+__all__ = ['assign_videos', 'extract_bank']
+
+
+def assign_videos(videos: Iterable[str], rank: int, world_size: int) -> List[str]:
+    """The videos rank ``rank`` of ``world_size`` extracts: every ``world_size``-th of the
+    sorted ids, so each video has exactly one rank whatever order ``videos`` came in.
+
+    Raises:
+        ValueError: for a repeated video id or a rank outside ``[0, world_size)``.
+    """
+    if not 0 <= rank < world_size:
+        raise ValueError(f'rank must lie in [0, world_size={world_size}), got {rank}')
+    ids = list(videos)
+    seen = set()
+    for v in ids:
+        if v in seen:
+            raise ValueError(f'video {v!r} is listed twice')
+        seen.add(v)
+    return sorted(ids)[rank::world_size]
+
+
+def extract_bank(bank_dir: str,
+                 videos: Sequence[str],
+                 compute_fn: Callable,
+                 rank: Optional[int] = None,
+                 world_size: Optional[int] = None,
+                 progress: bool = True,
+                 item_shape: Optional[Sequence[int]] = None,
+                 dtype='float16') -> Dict[str, List[str]]:
+    """Fill ``bank_dir`` with the shards of this rank's share of ``videos``.
+
+    Args:
+        bank_dir: the bank; created on first write when it does not exist.
+        videos: every video id of the bank (all ranks pass the same list).
+        compute_fn: ``video_id -> (timestamps (N,), features (N, *item_shape),
+            boxes (N, 4) | (N, 5) | None)``.
+        rank, world_size: this process's share; ``None`` takes both from
+            ``mmengine.dist.get_dist_info()`` (``0, 1`` when not distributed).
+        progress: show a progress bar (on rank 0).
+        item_shape, dtype: of a new bank; ``None`` takes the shape of the first computed
+            features. An existing bank must match.
+
+    Returns:
+        ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
+    """
+    if rank is None or world_size is None:
+        from mmengine.dist import get_dist_info
+        dist_rank, dist_world = get_dist_info()
+        rank = dist_rank if rank is None else rank
+        world_size = dist_world if world_size is None else world_size
+    mine = assign_videos(videos, rank, world_size)
+    if item_shape is not None:
+        bank = FeatureBank.create(bank_dir, item_shape, dtype)
+    elif osp.exists(osp.join(bank_dir, 'meta.json')):
+        bank = FeatureBank(bank_dir)
+    else:
+        bank = None  # created with the shape of the first computed features
+    todo = [v for v in mine if bank is None or not bank.has_video(v)]
+    pending = set(todo)
+    done = {'computed': [], 'skipped': [v for v in mine if v not in pending]}
+    if progress and rank == 0:
+        from tqdm import tqdm
+        todo_iter = tqdm(todo,
+                         desc=f'extracting bank (rank {rank}/{world_size})',
+                         unit='video',
+                         initial=len(done['skipped']),
+                         total=len(mine))
+    else:
+        todo_iter = todo
+    for video in todo_iter:
+        timestamps, features, boxes = compute_fn(video)
+        if bank is None:
+            shape = getattr(features, 'shape', None)
+            if shape is None or len(shape) < 2:
+                raise ValueError(f'compute_fn({video!r}) returned features of shape {shape}, '
+                                 f'expected (N, *item_shape)')
+            bank = FeatureBank.create(bank_dir, shape[1:], dtype)
+        bank.write_video(video, timestamps, features, boxes)
+        done['computed'].append(video)
+    return done

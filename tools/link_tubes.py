@@ -1,0 +1,173 @@
+"""Link mmaction2 AVA person proposals into tubes with dynamic programming.
+
+Implements the linking step of ByteDance AI Lab's multi-second model (AVA challenge 2019 report,
+Sec. 1.2); the linking rule is documented in ``ava_plugins/structures/tube_linking.py``.
+
+Input: mmaction2's proposal pkl ``{"video_id,timestamp": ndarray (N, 5) x1, y1, x2, y2, score}``.
+Output: ``{"video_id,timestamp": ndarray (N, T, 5)}``: for each proposal, in the same order, its
+tube's box and score at keyframes ``t - T//2 .. t + T//2`` (NaN rows where the tube has none).
+
+Resumable: each video's result is saved (atomically) under ``OUT.pkl.parts/`` together with a
+fingerprint of its proposals and the linking parameters; a rerun reuses matching parts. The
+output is written atomically and the parts are removed once it is in place.
+
+Example::
+
+    python tools/link_tubes.py data/ava/ava_dense_proposals_val.FAIR.recall_93.9.pkl \\
+        data/ava/tubes_val_T9.pkl --span 9 --workers 2
+"""
+import argparse
+import hashlib
+import json
+import os
+import os.path as osp
+import pickle
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from urllib.parse import quote
+
+import numpy as np
+from tqdm import tqdm
+
+from ava_plugins.structures.tube_linking import (check_linking_params, group_by_video, link_video)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('proposals', help='mmaction2 proposal pkl')
+    parser.add_argument('out', help='output pkl of tubes')
+    parser.add_argument('--span',
+                        type=int,
+                        required=True,
+                        help='odd number T of keyframes per tube (5 or 9 in the report)')
+    parser.add_argument('--lambda',
+                        dest='lam',
+                        type=float,
+                        default=1.0,
+                        help='weight of the IoU term of the linking score (default 1.0)')
+    parser.add_argument('--min-iou',
+                        type=float,
+                        default=0.3,
+                        help='least IoU between consecutive boxes of a tube (default 0.3)')
+    parser.add_argument('--max-gap',
+                        type=int,
+                        default=0,
+                        help='keyframes a tube may skip when no box links (default 0)')
+    parser.add_argument('--workers',
+                        type=int,
+                        default=1,
+                        help='videos linked in parallel processes (default 1)')
+    return parser.parse_args(argv)
+
+
+def _atomic_pickle(obj, path):
+    tmp = f'{path}.tmp{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def _fingerprint(per_video, params):
+    h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    for stamp in sorted(per_video):
+        key, arr = per_video[stamp]
+        h.update(key.encode())
+        h.update(str(arr.dtype).encode())
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def _link_one(job):
+    """Link one video and save its part; returns the video id."""
+    video, per_video, params, part_path, fingerprint = job
+    tubes, _ = link_video({
+        s: a
+        for s, (_, a) in per_video.items()
+    }, params['span'], params['lam'], params['min_iou'], params['max_gap'])
+    result = {key: tubes[s] for s, (key, _) in per_video.items()}
+    _atomic_pickle({'fingerprint': fingerprint, 'tubes': result}, part_path)
+    return video
+
+
+def _load_part(path, fingerprint):
+    try:
+        with open(path, 'rb') as f:
+            part = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        return None  # unreadable part: recomputed
+    if not isinstance(part, dict) or part.get('fingerprint') != fingerprint:
+        return None
+    return part['tubes']
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    params = dict(span=args.span,
+                  lam=args.lam,
+                  min_iou=args.min_iou,
+                  max_gap=args.max_gap,
+                  format=1)
+    if args.workers < 1:
+        raise SystemExit(f'--workers must be >= 1, got {args.workers}')
+    try:
+        with open(args.proposals, 'rb') as f:
+            proposals = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError) as e:
+        raise SystemExit(f'{args.proposals}: cannot read the proposal pkl ({e})')
+    try:
+        check_linking_params(args.span, args.lam, args.min_iou, args.max_gap)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    try:
+        videos = group_by_video(proposals)
+    except ValueError as e:
+        raise SystemExit(f'{args.proposals}: {e}')
+
+    parts_dir = args.out + '.parts'
+    os.makedirs(parts_dir, exist_ok=True)
+    results, jobs = {}, []
+    for video in sorted(videos):
+        fingerprint = _fingerprint(videos[video], params)
+        part_path = osp.join(parts_dir, quote(video, safe='') + '.pkl')
+        done = _load_part(part_path, fingerprint) if osp.exists(part_path) else None
+        if done is None:
+            jobs.append((video, videos[video], params, part_path, fingerprint))
+        else:
+            results[video] = done
+
+    bar = tqdm(total=len(videos), initial=len(results), unit='video', desc='linking tubes')
+    if args.workers == 1:
+        for job in jobs:
+            _link_one(job)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(args.workers) as pool:
+            for _ in pool.map(_link_one, jobs, chunksize=1):
+                bar.update()
+    bar.close()
+    for video, *_, part_path, fingerprint in jobs:
+        results[video] = _load_part(part_path, fingerprint)
+
+    out = {}
+    for tubes in results.values():
+        out.update(tubes)
+    out = {key: out[key] for key in proposals}
+    out_dir = osp.dirname(osp.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    _atomic_pickle(out, args.out)
+    shutil.rmtree(parts_dir)
+    print(
+        f'linked {sum(len(v) for v in out.values())} proposals of {len(videos)} videos into '
+        f'tubes of {args.span} keyframes: {args.out}',
+        file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()
