@@ -25,11 +25,14 @@ PYTHON="${AVA_PYTHON:-python3.11}"
 TORCH_SPEC="${AVA_TORCH:-torch==2.14.1 torchvision==0.29.1}"
 MMCV_VERSION="2.1.0"
 MMPOSE_VERSION="1.3.2"
+OPENMIM_VERSION="0.3.9"
 export MAX_JOBS="${MAX_JOBS:-$(nproc)}"
 
 log() { printf '[setup_env] %s\n' "$*" >&2; }
+# pip warns once per package about this machine's partial local indexes; keep the log readable.
+quiet_pip_noise() { grep -v -e "is ignored: it is neither a file nor a directory" >&2 || true; }
 
-key_src="$("$PYTHON" -c 'import sys; print(sys.version)')|$TORCH_SPEC|${AVA_TORCH_INDEX_URL:-}|${FORCE_CUDA:-0}|$MMCV_VERSION|$MMPOSE_VERSION|$(cat "$ROOT/requirements/stack.txt" "$ROOT/requirements/constraints.txt" "$ROOT/tools/setup_env.sh")"
+key_src="$("$PYTHON" -c 'import sys; print(sys.version)')|$TORCH_SPEC|${AVA_TORCH_INDEX_URL:-}|${FORCE_CUDA:-0}|$MMCV_VERSION|$MMPOSE_VERSION|$OPENMIM_VERSION|$(cat "$ROOT/requirements/stack.txt" "$ROOT/requirements/constraints.txt" "$ROOT/tools/setup_env.sh")"
 key="$(printf '%s' "$key_src" | sha256sum | cut -c1-16)"
 VENV="$CACHE/venvs/$key"
 STAMP="$VENV/.ava_plugins_stack_ready"
@@ -60,7 +63,8 @@ fi
 start=$(date +%s)
 log "building environment $VENV (one time per machine and stack)"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-PIP=("$VENV/bin/python" -m pip)
+pip_() { "$VENV/bin/python" -m pip "$@" 2> >(quiet_pip_noise); }
+PIP=(pip_)
 CONSTRAINTS=(-c "$ROOT/requirements/constraints.txt")
 "${PIP[@]}" install -q --upgrade pip
 "${PIP[@]}" install -q "${CONSTRAINTS[@]}" setuptools wheel ninja cython "numpy>=2"
@@ -88,7 +92,7 @@ if ! ls "$MMCV_DIR"/mmcv-*.whl >/dev/null 2>&1; then
   # torch >= 2.6 headers require C++20; mmcv 2.1.0 hard-codes c++14/c++17 (STACK_NOTES 2).
   sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$work/mmcv-$MMCV_VERSION/setup.py"
   if [ "$WANT_CUDA" = cuda ]; then export FORCE_CUDA=1; fi
-  (cd "$work/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 "${PIP[@]}" wheel -q --no-deps --no-build-isolation -w "$work/dist" .)
+  (cd "$work/mmcv-$MMCV_VERSION" && export MMCV_WITH_OPS=1 && "${PIP[@]}" wheel -q --no-deps --no-build-isolation -w "$work/dist" .)
   mkdir -p "$MMCV_DIR.tmp.$$"
   cp "$work"/dist/mmcv-*.whl "$MMCV_DIR.tmp.$$/"
   rm -rf "$MMCV_DIR" && mv "$MMCV_DIR.tmp.$$" "$MMCV_DIR"
@@ -101,6 +105,9 @@ log "installing the OpenMMLab stack"
 "${PIP[@]}" install -q "${CONSTRAINTS[@]}" --no-binary xtcocotools --no-build-isolation xtcocotools
 # mmpose's chumpy requirement does not build (STACK_NOTES 4); the rest is in stack.txt.
 "${PIP[@]}" install -q --no-deps "mmpose==$MMPOSE_VERSION"
+# openmim's openxlab/opendatalab requirement downgrades setuptools to 60.2 (STACK_NOTES 5);
+# mim needs neither to install, train or test: its other requirements are in stack.txt.
+"${PIP[@]}" install -q --no-deps "openmim==$OPENMIM_VERSION"
 
 # Refuse to finish with a torch other than the one asked for (a dependency could move it).
 "$VENV/bin/python" - "$TORCH_VER" <<'EOF'

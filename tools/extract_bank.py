@@ -1,0 +1,118 @@
+"""Write a feature bank from a trained detector: one shard per video, resumable, distributed.
+
+    python tools/extract_bank.py CONFIG CKPT --out BANK_DIR [--split train|val]
+        [--feature roi] [--max-per-second 5] [--cfg-options ...]
+    tools/dist_extract_bank.sh CONFIG CKPT GPUS --out BANK_DIR ...
+
+For every keyframe of every video of the split (the config's dataloader of that split, with
+the test pipeline), the detector runs on the keyframe's clip and the ``--feature`` function
+(:data:`ava_plugins.engine.bank_features.BANK_FEATURES`) gives one feature per proposal; the
+``--max-per-second`` highest-scoring proposals are kept and stored with their boxes and scores
+(:mod:`ava_plugins.structures.feature_bank`, fp16). Videos are split across ranks; a finished
+shard is never recomputed, so an interrupted run continues where it stopped.
+"""
+import argparse
+import os
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
+from ava_plugins.engine.bank_features import BANK_FEATURES
+from ava_plugins.engine.launch import setup_distributed
+from ava_plugins.structures.bank_extraction import extract_bank
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import get_dist_info, init_dist
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Extract a feature bank')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', required=True, help='bank directory')
+    parser.add_argument('--split', choices=['train', 'val', 'test'], default='val')
+    parser.add_argument('--feature', choices=sorted(BANK_FEATURES), default='roi')
+    parser.add_argument('--max-per-second', type=int, default=5,
+                        help='proposals kept per keyframe, highest score first')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_split_dataset(cfg: Config, split: str):
+    """The split's dataset with the test pipeline, in test mode (no label-based filtering)."""
+    from mmaction.registry import DATASETS
+    key = f'{split}_dataloader'
+    if key not in cfg or cfg[key] is None:
+        raise KeyError(f'{cfg.filename}: no {key} to extract the {split} bank from')
+    ds_cfg = cfg[key].dataset.copy()
+    ds_cfg.pipeline = cfg.test_dataloader.dataset.pipeline
+    ds_cfg.test_mode = True
+    return DATASETS.build(ds_cfg)
+
+
+def make_compute_fn(model, dataset, feature: str, max_per_second: int, device):
+    """``video_id -> (timestamps, features, boxes x1,y1,x2,y2,score)`` for extract_bank."""
+    feature_fn = BANK_FEATURES[feature]
+    by_video = defaultdict(list)
+    for i in range(len(dataset)):
+        by_video[dataset.get_data_info(i)['video_id']].append(i)
+
+    @torch.no_grad()
+    def compute(video_id):
+        times, feats, boxes = [], [], []
+        for i in sorted(by_video[video_id], key=lambda i: dataset.get_data_info(i)['timestamp']):
+            info = dataset.get_data_info(i)
+            data = model.data_preprocessor(pseudo_collate([dataset[i]]), False)
+            out = feature_fn(model, data).float().cpu().numpy()
+            props = np.asarray(info['proposals'], dtype=np.float32)
+            scores = np.asarray(info.get('scores', np.ones(len(props))), dtype=np.float32)
+            if len(out) != len(props):
+                raise RuntimeError(f'{video_id},{info["timestamp"]}: {len(out)} features for '
+                                   f'{len(props)} proposals')
+            keep = np.argsort(-scores, kind='stable')[:max_per_second]
+            times.append(np.full(len(keep), info['timestamp'], dtype=np.int64))
+            feats.append(out[keep])
+            boxes.append(np.concatenate([props[keep], scores[keep, None]], axis=1))
+        return np.concatenate(times), np.concatenate(feats), np.concatenate(boxes)
+
+    return sorted(by_video), compute
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        setup_distributed(cfg)
+        if torch.cuda.is_available():
+            init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    rank, world_size = get_dist_info()
+    device = torch.device(f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available()
+                          else 'cpu')
+
+    from mmdet.registry import MODELS
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    model.to(device).eval()
+    dataset = build_split_dataset(cfg, args.split)
+    videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second, device)
+    result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size)
+    print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '
+          f'{len(result["skipped"])} finished ones -> {args.out}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
