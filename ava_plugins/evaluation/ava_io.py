@@ -1,0 +1,345 @@
+"""Readers and writer for the AVA evaluation files, with the error and skip rules.
+
+Formats (ActivityNet AVA challenge, ``Evaluation/get_ava_performance.py``):
+
+* ground truth CSV: ``video_id,timestamp,x1,y1,x2,y2,action_id[,person_id]``;
+* detection CSV: ``video_id,timestamp,x1,y1,x2,y2,action_id,score``;
+* label map: pbtxt (``item { name: "..." id: N }``) or mmaction2's txt (``N: name``);
+* excluded timestamps: ``video_id,timestamp``.
+
+Boxes are normalised to [0, 1]. Rules applied here:
+
+* a missing file, a wrong column count or a non-numeric field raises :class:`AVAInputError`
+  naming the file and line;
+* a coordinate outside [0, 1] by less than ``CLIP_TOLERANCE`` is clipped and counted
+  (``AVATable.num_clipped``); further outside raises; a ground-truth box with
+  x2 <= x1 or y2 <= y1 raises (detections with such boxes are dropped later, counted, as the
+  official evaluator drops them);
+* timestamps are integers and form the keyframe key ``(video_id, int(timestamp))`` as the
+  official ``make_image_key`` does (``0902`` and ``902`` are the same keyframe).
+"""
+import contextlib
+import csv
+import os
+import os.path as osp
+import re
+import tempfile
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .csv_parser import parse_numeric_csv
+
+CLIP_TOLERANCE = 1e-3
+PathLike = Union[str, os.PathLike]
+
+
+class AVAInputError(ValueError):
+    """Bad AVA evaluation input; the message names the file, line and what was expected."""
+
+
+@dataclass
+class AVATable:
+    """The rows of an AVA CSV file in columnar form.
+
+    Attributes:
+        video_names: (V,) str, the distinct video ids.
+        video_codes: (N,) int64, index of each row's video in ``video_names``.
+        timestamps: (N,) int64 keyframe timestamps in seconds.
+        boxes: (N, 4) float64 ``x1, y1, x2, y2`` normalised to [0, 1] (possibly a
+            column-major view of the parsed file).
+        labels: (N,) int64 action ids.
+        scores: (N,) float64 detection scores; for ground truth the person id of an 8-column
+            file, else 1.0 (the official reader keeps that column as the row's "score" and
+            orders a keyframe's ground truth by it, which decides ties of the IoU argmax).
+        source: the file the rows came from, or ``'<memory>'``.
+        num_clipped: rows whose coordinates were clipped into [0, 1].
+    """
+    video_names: np.ndarray
+    video_codes: np.ndarray
+    timestamps: np.ndarray
+    boxes: np.ndarray
+    labels: np.ndarray
+    scores: np.ndarray
+    source: str = '<memory>'
+    num_clipped: int = 0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def where(self, row: int) -> str:
+        """``'file, line L'`` (or ``'<memory>, row R'``) of row ``row``, for messages."""
+        if self.source == '<memory>':
+            return f'<memory>, row {row}'
+        return f'{self.source}, line {_line_of_row(self.source, row)}'
+
+    @classmethod
+    def from_arrays(cls,
+                    video_ids: Sequence[str],
+                    timestamps: Sequence[int],
+                    boxes: np.ndarray,
+                    labels: Sequence[int],
+                    scores: Optional[Sequence[float]] = None,
+                    is_gt: bool = False) -> 'AVATable':
+        """Builds a validated table from in-memory columns (same rules as the files).
+
+        Args:
+            video_ids: (N,) video ids.
+            timestamps: (N,) integer timestamps.
+            boxes: (N, 4) normalised ``x1, y1, x2, y2``.
+            labels: (N,) action ids.
+            scores: (N,) scores; None means 1.0 (ground truth).
+            is_gt: apply the ground-truth box rule (x2 > x1 and y2 > y1).
+        """
+        n = len(labels)
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        ts = np.asarray(timestamps)
+        if ts.size and not np.issubdtype(ts.dtype, np.integer):
+            if not np.all(np.mod(ts.astype(np.float64), 1) == 0):
+                raise AVAInputError('<memory>: timestamps must be integers')
+        names, codes = np.unique(np.asarray(video_ids, dtype=str), return_inverse=True)
+        table = cls(
+            video_names=names,
+            video_codes=codes.astype(np.int64).reshape(-1),
+            timestamps=ts.astype(np.int64).reshape(-1),
+            boxes=boxes,
+            labels=np.asarray(labels, dtype=np.int64).reshape(-1),
+            scores=(np.ones(n) if scores is None else np.asarray(scores, np.float64).reshape(-1)))
+        if not (len(table.video_codes) == len(table.timestamps) == len(table.boxes) == n ==
+                len(table.scores)):
+            raise AVAInputError('<memory>: video_ids, timestamps, boxes, labels and scores '
+                                'must have the same length')
+        _check_boxes(table, is_gt)
+        return table
+
+
+def _line_of_row(path: str, row: int) -> int:
+    """1-based line of data row ``row`` (blank lines are not rows), read only for messages."""
+    with open(path, 'r', newline='') as f:
+        seen = -1
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                seen += 1
+                if seen == row:
+                    return lineno
+    return row + 1
+
+
+def _check_file(path: PathLike, what: str) -> str:
+    path = os.fspath(path)
+    if not osp.isfile(path):
+        raise AVAInputError(f'{path}: {what} file not found')
+    return path
+
+
+def _first_row_width(path: str) -> Optional[int]:
+    with open(path, 'r', newline='') as f:
+        for line in f:
+            if line.strip():
+                return len(line.rstrip('\r\n').split(','))
+    return None
+
+
+def _diagnose(path: str, ncols: Tuple[int, ...], what: str):
+    """Finds the first malformed line of ``path`` and raises an error naming it.
+
+    Columns 2 and 7 (timestamp, action id) must be integers, 3-6 and 8 (score, or a
+    ground truth's person id) numbers.
+    """
+    expected = ' or '.join(str(c) for c in ncols)
+    int_cols = (1, 6)
+    with open(path, 'r', newline='') as f:
+        for lineno, row in enumerate(csv.reader(f), 1):
+            if not row or not ''.join(row).strip():
+                continue
+            if len(row) not in ncols:
+                raise AVAInputError(f'{path}, line {lineno}: expected {expected} columns '
+                                    f'({what}), got {len(row)}: {",".join(row)!r}')
+            for col in range(1, len(row)):
+                try:
+                    (int if col in int_cols else float)(row[col])
+                except ValueError:
+                    kind = 'an integer' if col in int_cols else 'a number'
+                    raise AVAInputError(f'{path}, line {lineno}, column {col + 1}: expected '
+                                        f'{kind}, got {row[col]!r}') from None
+
+
+def read_ava_csv(path: PathLike, is_gt: bool) -> AVATable:
+    """Reads an AVA ground-truth (``is_gt``) or detection CSV into a validated table.
+
+    Ground truth has 7 or 8 columns (the 8th is the person id; every row is one instance);
+    detections have 8 (the 8th is the score).
+    """
+    what = 'ground truth' if is_gt else 'detection'
+    path = _check_file(path, what)
+    allowed = (7, 8) if is_gt else (8, )
+    layout = 'video_id,timestamp,x1,y1,x2,y2,action_id' + (
+        '[,person_id]' if is_gt else ',score')
+    width = _first_row_width(path)
+    if width is None:
+        table = AVATable.from_arrays([], [], np.zeros((0, 4)), [], None, is_gt)
+        table.source = path
+        return table
+    if width not in allowed:
+        _diagnose(path, allowed, layout)
+    parsed = parse_numeric_csv(path, width, (1, 6))
+    if parsed is not None:
+        raw_names, codes, values = parsed
+        names = np.array([v.decode('utf-8') for v in raw_names], dtype=str)
+    else:
+        dtype = [('v', 'S128'), ('t', 'i8'), ('x1', 'f8'), ('y1', 'f8'), ('x2', 'f8'),
+                 ('y2', 'f8'), ('a', 'i8')] + [('s', 'f8')] * (width - 7)
+        try:
+            rec = np.loadtxt(path, delimiter=',', dtype=dtype, comments=None, ndmin=1,
+                             encoding='utf-8')
+        except ValueError as err:
+            _diagnose(path, (width, ), layout)
+            raise AVAInputError(f'{path}: not an AVA {what} CSV ({layout}): {err}') from None
+        uniq, codes = np.unique(rec['v'], return_inverse=True)
+        names = np.char.decode(uniq, 'utf-8').astype(str)
+        values = np.stack([rec[k].astype(np.float64) for k in rec.dtype.names[1:]])
+        del rec
+    n = values.shape[1]
+    table = AVATable(
+        video_names=names,
+        video_codes=codes.reshape(-1).astype(np.int64),
+        timestamps=values[0].astype(np.int64),
+        boxes=values[1:5].T,
+        labels=values[5].astype(np.int64),
+        scores=(values[6] if width == 8 else np.ones(n)),
+        source=path)
+    _check_boxes(table, is_gt)
+    return table
+
+
+def _check_boxes(table: AVATable, is_gt: bool):
+    """Clips coordinates within ``CLIP_TOLERANCE`` of [0, 1]; raises on worse boxes."""
+    boxes, scores = table.boxes, table.scores
+    finite = np.isfinite(boxes).all(axis=1) & np.isfinite(scores)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise AVAInputError(f'{table.where(row)}: box and score must be finite numbers, got '
+                            f'{boxes[row].tolist()} score {scores[row]}')
+    outside = ((boxes < 0) | (boxes > 1)).any(axis=1)
+    if outside.any():
+        far = ((boxes < -CLIP_TOLERANCE) | (boxes > 1 + CLIP_TOLERANCE)).any(axis=1)
+        if far.any():
+            row = int(np.flatnonzero(far)[0])
+            raise AVAInputError(f'{table.where(row)}: box coordinates must be normalised to '
+                                f'[0, 1], got x1,y1,x2,y2 = {boxes[row].tolist()}')
+        np.clip(boxes, 0.0, 1.0, out=boxes)
+        table.num_clipped = int(outside.sum())
+    if is_gt:
+        bad = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise AVAInputError(f'{table.where(row)}: ground-truth box needs x2 > x1 and '
+                                f'y2 > y1, got x1,y1,x2,y2 = {boxes[row].tolist()}')
+
+
+_TXT_LINE = re.compile(r'^\s*(\d+)\s*:\s*(.*?)\s*$')
+_PB_ITEM = re.compile(r'item\s*\{(.*?)\}', re.S)
+_PB_NAME = re.compile(r'\b(?:display_)?name\s*:\s*"([^"]*)"')
+_PB_ID = re.compile(r'\b(?:label_)?id\s*:\s*(-?\d+)')
+
+
+def read_label_map(path: PathLike) -> Dict[int, str]:
+    """Reads a label map: pbtxt ``item { name: "..." id: N }`` or txt ``N: name`` lines.
+
+    Returns ``{action_id: name}`` in file order; raises on malformed or duplicate entries.
+    """
+    path = _check_file(path, 'label map')
+    with open(path, 'r', encoding='utf-8') as f:
+        text = f.read()
+    label_map: Dict[int, str] = {}
+
+    def add(cid: int, name: str, where: str):
+        if cid in label_map:
+            raise AVAInputError(f'{where}: duplicate action id {cid} in the label map')
+        if cid < 1:
+            raise AVAInputError(f'{where}: action ids must be >= 1, got {cid}')
+        label_map[cid] = name
+
+    if re.search(r'\bitem\s*\{', text):
+        for match in _PB_ITEM.finditer(text):
+            line = text.count('\n', 0, match.start()) + 1
+            name, cid = _PB_NAME.search(match.group(1)), _PB_ID.search(match.group(1))
+            if cid is None:
+                raise AVAInputError(f'{path}, line {line}: label map item without an id')
+            add(int(cid.group(1)), name.group(1) if name else str(cid.group(1)),
+                f'{path}, line {line}')
+    else:
+        for line_no, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            match = _TXT_LINE.match(line)
+            if match is None:
+                raise AVAInputError(f'{path}, line {line_no}: expected "id: name" or a pbtxt '
+                                    f'item, got {line!r}')
+            add(int(match.group(1)), match.group(2), f'{path}, line {line_no}')
+    if not label_map:
+        raise AVAInputError(f'{path}: the label map has no classes')
+    return label_map
+
+
+def read_exclusions(path: PathLike) -> List[Tuple[str, int]]:
+    """Reads the excluded-timestamps CSV (``video_id,timestamp``) into (video, second) pairs."""
+    path = _check_file(path, 'excluded timestamps')
+    keys = []
+    with open(path, 'r', newline='') as f:
+        for lineno, row in enumerate(csv.reader(f), 1):
+            if not row or not ''.join(row).strip():
+                continue
+            if len(row) != 2:
+                raise AVAInputError(f'{path}, line {lineno}: expected 2 columns '
+                                    f'(video_id,timestamp), got {len(row)}: {",".join(row)!r}')
+            try:
+                keys.append((row[0], int(row[1])))
+            except ValueError:
+                raise AVAInputError(f'{path}, line {lineno}, column 2: expected an integer '
+                                    f'timestamp, got {row[1]!r}') from None
+    return keys
+
+
+def write_ava_csv(path: PathLike, table: AVATable, decimals: int = 3) -> None:
+    """Writes a detection table as an AVA result CSV, atomically.
+
+    Boxes and scores get ``decimals`` decimals (3 in the challenge's result files, 4 in
+    mmaction2's ``results2csv``); timestamps are written as ``%04d``.
+    """
+    with atomic_open(path, 'w') as f:
+        names = table.video_names[table.video_codes]
+        rows = zip(names.tolist(), table.timestamps.tolist(), table.boxes.tolist(),
+                   table.labels.tolist(), table.scores.tolist())
+        d = int(decimals)
+        f.writelines(f'{v},{t:04d},{b[0]:.{d}f},{b[1]:.{d}f},{b[2]:.{d}f},{b[3]:.{d}f},{a},'
+                     f'{s:.{d}f}\n' for v, t, b, a, s in rows)
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = 'w'):
+    """Opens a temporary file next to ``path`` and moves it onto ``path`` when the block
+    succeeds (``os.replace``), so readers never see a partial file."""
+    path = os.fspath(path)
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp_', suffix=osp.splitext(path)[1])
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def exclusion_pairs(excluded: Union[None, PathLike, Iterable[Tuple[str, int]]]
+                    ) -> List[Tuple[str, int]]:
+    """Excluded keyframes from a file path, an iterable of (video, timestamp), or None."""
+    if excluded is None:
+        return []
+    if isinstance(excluded, (str, os.PathLike)):
+        return read_exclusions(excluded)
+    return [(str(v), int(t)) for v, t in excluded]

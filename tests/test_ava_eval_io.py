@@ -1,0 +1,184 @@
+"""Tests of the AVA evaluation readers: the fast CSV parser, errors naming file and line, and
+the documented, counted skips."""
+import os.path as osp
+import warnings
+
+import numpy as np
+import pytest
+
+from ava_plugins.evaluation import (AVAEvalWarning, AVAInputError, AVATable, evaluate_ava,
+                                    read_ava_csv, read_exclusions, read_label_map,
+                                    write_ava_csv)
+from ava_plugins.evaluation.csv_parser import parse_numeric_csv
+
+FIXTURES = osp.join(osp.dirname(__file__), '..', '..', 'shared', 'fixtures')
+EVAL_DIR = osp.join(FIXTURES, 'mmaction2_tests_data', 'eval_detection')
+DATASET_DIR = osp.join(FIXTURES, 'mmaction2_tests_data', 'ava_dataset')
+
+GOOD = 'v1,0902,0.1,0.2,0.5,0.6,1,0\nv1,0902,0.1,0.2,0.5,0.6,3,0\nv2,903,0,0,1,1,1,1\n'
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_fast_parser_is_bitwise_python_float(tmp_path):
+    """Every value equals float(text) bit for bit, for the usual layouts and signs."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    values = rng.random((n, 4)) * 2 - 0.5
+    decimals = rng.integers(0, 7, (n, 4))
+    texts = [[f'{v:.{d}f}' for v, d in zip(row, ds)] for row, ds in zip(values, decimals)]
+    texts[5][0] = '-0.000'
+    texts[6][1] = '.5'
+    lines = [f'vid{i % 7:03d}_x,{900 + i % 50:04d},{",".join(t)},{i % 80 + 1},0.{i:04d}'
+             for i, t in enumerate(texts)]
+    path = _write(tmp_path, 'a.csv', '\n'.join(lines))  # no final newline
+    names, codes, parsed = parse_numeric_csv(path, 8, (1, 6))
+    expected = np.array([[float(x) for x in line.split(',')[1:]] for line in lines]).T
+    assert parsed.tobytes() == expected.tobytes()  # bitwise, -0.0 included
+    assert [names[c] for c in codes] == [line.split(',')[0].encode() for line in lines]
+
+
+@pytest.mark.parametrize('text', [
+    'v,902,1e-05,0.2,0.5,0.6,1,0.5\n',          # exponent
+    'v,902,0.123456789,0.2,0.5,0.6,1,0.5\n',    # more than 8 characters
+    'v,902,0.1,0.2,0.5,0.6,1,0.5\n\nv,903,0.1,0.2,0.5,0.6,1,0.5\n',  # blank line
+    'v,902, 0.1,0.2,0.5,0.6,1,0.5\n',           # space
+])
+def test_fast_parser_declines_other_layouts_and_reader_falls_back(tmp_path, text):
+    path = _write(tmp_path, 'b.csv', text)
+    assert parse_numeric_csv(path, 8, (1, 6)) is None
+    table = read_ava_csv(path, is_gt=False)
+    first = text.split('\n')[0].split(',')
+    assert table.boxes[0].tolist() == [float(x) for x in first[2:6]]
+    assert table.scores[0] == float(first[7])
+
+
+def test_read_gt_fixture_and_keyframe_keys(tmp_path):
+    table = read_ava_csv(osp.join(DATASET_DIR, 'ava_sample.csv'), is_gt=True)
+    assert len(table) == sum(1 for _ in open(osp.join(DATASET_DIR, 'ava_sample.csv')))
+    assert table.timestamps.min() >= 902
+    path = _write(tmp_path, 'g.csv', GOOD)
+    t = read_ava_csv(path, is_gt=True)
+    assert t.video_names[t.video_codes].tolist() == ['v1', 'v1', 'v2']
+    assert t.timestamps.tolist() == [902, 902, 903]
+    assert t.scores.tolist() == [0.0, 0.0, 1.0]  # person ids
+
+
+@pytest.mark.parametrize('text,message', [
+    (GOOD + 'v2,903,0,0,1,1\n', r'g\.csv, line 4: expected 8 columns .*got 6'),
+    (GOOD + 'v2,903,0,0,1,x,1,2\n', r'g\.csv, line 4, column 6: expected a number'),
+    (GOOD + 'v2,903.5,0,0,1,1,1,2\n', r'g\.csv, line 4, column 2: expected an integer'),
+    (GOOD + 'v2,903,0.5,0,0.5,1,1,2\n', r'g\.csv, line 4: ground-truth box needs x2 > x1'),
+    (GOOD + '\nv2,903,0.5,0,1.2,1,1,2\n', r'g\.csv, line 5: box coordinates must be norm'),
+    (GOOD + 'v2,903,0.5,0,nan,1,1,2\n', r'g\.csv, line 4: box and score must be finite'),
+])
+def test_bad_ground_truth_names_file_and_line(tmp_path, text, message):
+    path = _write(tmp_path, 'g.csv', text)
+    with pytest.raises(AVAInputError, match=message):
+        read_ava_csv(path, is_gt=True)
+
+
+def test_bad_detections_and_missing_files(tmp_path):
+    path = _write(tmp_path, 'd.csv', 'v,902,0.1,0.2,0.5,0.6,1\n')
+    with pytest.raises(AVAInputError, match=r'd\.csv, line 1: expected 8 columns'):
+        read_ava_csv(path, is_gt=False)
+    with pytest.raises(AVAInputError, match='nope.csv: detection file not found'):
+        read_ava_csv(str(tmp_path / 'nope.csv'), is_gt=False)
+    with pytest.raises(AVAInputError, match='label map file not found'):
+        evaluate_ava(osp.join(EVAL_DIR, 'gt.csv'), osp.join(EVAL_DIR, 'pred.csv'),
+                     str(tmp_path / 'missing.pbtxt'))
+
+
+def test_label_maps_pbtxt_and_txt(tmp_path):
+    pbtxt = read_label_map(osp.join(EVAL_DIR, 'action_list.txt'))
+    assert pbtxt == {1: 'action1', 2: 'action2', 3: 'action3'}
+    txt = read_label_map(osp.join(FIXTURES, 'ava_label_map_60.txt'))
+    assert len(txt) == 60 and txt[1] == 'bend/bow (at the waist)' and 2 not in txt
+    with pytest.raises(AVAInputError, match=r'l\.txt, line 2: expected "id: name"'):
+        read_label_map(_write(tmp_path, 'l.txt', '1: a\nwhat\n'))
+    with pytest.raises(AVAInputError, match='duplicate action id 1'):
+        read_label_map(_write(tmp_path, 'm.txt', '1: a\n1: b\n'))
+
+
+def test_exclusions_fixture(tmp_path):
+    assert read_exclusions(osp.join(DATASET_DIR, 'ava_excluded_timestamps_sample.csv')) == [
+        ('0f39OWEqJ24', 903), ('_-Z6wFjXtGQ', 902)
+    ]
+    with pytest.raises(AVAInputError, match=r'e\.csv, line 1: expected 2 columns'):
+        read_exclusions(_write(tmp_path, 'e.csv', 'v,1,2\n'))
+
+
+def test_counted_skips_warn(tmp_path):
+    """Classes outside the label map, degenerate detection boxes and near-[0, 1] coordinates
+    are the documented skips: counted in ``skipped`` and warned about with the count."""
+    gt = _write(tmp_path, 'g.csv', 'v,1000,0.1,0.1,0.5,0.5,1,0\nv,1000,0.1,0.1,1.0004,0.5,99,1\n')
+    det = _write(tmp_path, 'd.csv', 'v,1000,0.1,0.1,0.5,0.5,1,0.9\nv,1000,0.1,0.1,0.1,0.5,1,0.8\n'
+                 'v,1000,0.1,0.1,0.5,0.5,99,0.7\nv,1000,-0.0005,0.1,0.5,0.5,1,0.6\n')
+    with pytest.warns(AVAEvalWarning) as record:
+        res = evaluate_ava(gt, det, {1: 'one'})
+    text = ' '.join(str(w.message) for w in record)
+    assert '1 ground-truth rows have action ids outside the label map' in text
+    assert '1 detection boxes have x2 <= x1' in text
+    assert '1 ground-truth rows had coordinates outside [0, 1]' in text
+    assert res.skipped['det_outside_label_map'] == 1
+    assert res.skipped['det_degenerate'] == 1
+    assert res.skipped['det_clipped'] == 1
+    assert res.num_det[1] == 2
+    # TP (0.9), then the clipped duplicate (0.6) is a FP: AP 1.0.
+    assert res.per_class == {1: 1.0}
+
+
+def test_no_detection_on_a_gt_keyframe_warns(tmp_path):
+    gt = osp.join(EVAL_DIR, 'gt.csv')
+    det = _write(tmp_path, 'd.csv', 'other,1000,0.1,0.1,0.5,0.5,1,0.9\n')
+    with pytest.warns(AVAEvalWarning, match='no detection lies on a ground-truth keyframe'):
+        assert evaluate_ava(gt, det, osp.join(EVAL_DIR, 'action_list.txt')).mAP == 0.0
+
+
+def test_no_ground_truth_in_label_map_is_an_error(tmp_path):
+    gt = _write(tmp_path, 'g.csv', 'v,1000,0.1,0.1,0.5,0.5,7,0\n')
+    with pytest.raises(AVAInputError, match='no ground-truth rows of the label-map classes'):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', AVAEvalWarning)
+            evaluate_ava(gt, osp.join(EVAL_DIR, 'pred.csv'), [1, 2])
+
+
+def test_write_read_round_trip(tmp_path):
+    table = read_ava_csv(osp.join(EVAL_DIR, 'pred.csv'), is_gt=False)
+    out = str(tmp_path / 'sub' / 'out.csv')
+    write_ava_csv(out, table)
+    again = read_ava_csv(out, is_gt=False)
+    assert np.array_equal(again.boxes, table.boxes) and np.array_equal(again.scores, table.scores)
+    assert np.array_equal(again.video_names[again.video_codes],
+                          table.video_names[table.video_codes])
+    assert [p.name for p in (tmp_path / 'sub').iterdir()] == ['out.csv']  # no temp left over
+    mem = AVATable.from_arrays(['a', 'b'], [902, 903], [[0, 0, 1, 1], [0.1, 0.1, 0.2, 0.2]],
+                               [1, 2], [0.5, 0.25])
+    write_ava_csv(out, mem, decimals=4)
+    assert open(out).read() == 'a,0902,0.0000,0.0000,1.0000,1.0000,1,0.5000\n' \
+                               'b,0903,0.1000,0.1000,0.2000,0.2000,2,0.2500\n'
+
+
+def test_eval_ava_cli_writes_json_and_plot(tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'eval_ava', osp.join(osp.dirname(__file__), '..', 'tools', 'eval_ava.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out, png = tmp_path / 'r.json', tmp_path / 'ap.png'
+    args = [osp.join(EVAL_DIR, 'gt.csv'), osp.join(EVAL_DIR, 'pred.csv'), '--label-map',
+            osp.join(EVAL_DIR, 'action_list.txt')]
+    assert cli.main(args + ['--out', str(out), '--plot', str(png)]) == 0
+    import json
+    data = json.loads(out.read_text())
+    assert data['mAP'] == pytest.approx(0.09385522, abs=1e-8)
+    assert data['per_class'] == {'1': pytest.approx(15 / 88), '2': 0.0, '3': pytest.approx(1 / 9)}
+    assert data['groups']['object_manipulation'] is None
+    assert png.read_bytes()[:4] == b'\x89PNG'
+    assert 'frame-mAP@0.5    9.39' in capsys.readouterr().out
+    assert cli.main([args[0], str(tmp_path / 'none.csv')] + args[2:]) == 2
+    assert 'none.csv: detection file not found' in capsys.readouterr().err

@@ -1,0 +1,199 @@
+"""Time the AVA evaluator against mmaction2's ``ava_eval`` at AVA-val scale (issue 3).
+
+Generates (once, cached in ``--workdir``) an AVA-val-sized case: 51,000 keyframes (64 videos)
+with 3 annotated persons each and 1-3 of the 60 challenge classes per person; detections for
+1.5 boxes per keyframe on average (jittered persons, some missed, some false) times all 60
+classes, about 4.6M rows written with 3 decimals as result files are. Every keyframe has ground
+truth and every class has ground truth and detections, so mmaction2's rules are the official
+ones here and both must give identical APs.
+
+Each implementation runs in its own subprocess (file reading included) so that peak RSS
+(``resource.getrusage``) is its own; ours is repeated, mmaction2's runs once. Targets: >= 40x
+faster, peak RSS <= 2 GB, identical mAP and group means (1e-6). Usage::
+
+    python tools/benchmarks/ava_evaluator.py [--workdir work_dirs/bench_ava_eval] [--repeats 3]
+        [--keyframes 51000] [--skip-mmaction2]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CLASSES = 60
+TARGET_SPEEDUP = 40.0
+TARGET_RSS_MB = 2048.0
+
+
+def _write_csv(path, columns, fmt):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        n = len(columns[0])
+        for start in range(0, n, 200_000):
+            rows = zip(*(c[start:start + 200_000].tolist() for c in columns))
+            f.write(''.join(fmt % row for row in rows))
+    os.replace(tmp, path)
+
+
+def generate(workdir, keyframes, seed=0):
+    """Writes gt.csv, det.csv and labels.txt under ``workdir`` (skipped if present)."""
+    paths = {k: osp.join(workdir, f'{k}.{ext}') for k, ext in
+             (('gt', 'csv'), ('det', 'csv'), ('labels', 'txt'))}
+    stamp = osp.join(workdir, f'case_{keyframes}_{seed}.done')
+    if osp.exists(stamp):
+        return paths
+    os.makedirs(workdir, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    label_ids = np.array([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 20, 22, 24, 26,
+                          27, 28, 29, 30, 34, 36, 37, 38, 41, 43, 45, 46, 47, 48, 49, 51, 52,
+                          54, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71,
+                          72, 73, 74, 76, 77, 79, 80])
+    with open(paths['labels'], 'w') as f:
+        f.writelines(f'{i}: action_{i}\n' for i in label_ids)
+    videos = np.array([f'{i:03d}vid{rng.integers(1e6):06d}'[:11] for i in range(64)])
+    kf_video = np.repeat(np.arange(64), -(-keyframes // 64))[:keyframes]
+    kf_ts = 902 + np.concatenate([np.arange((kf_video == v).sum()) for v in range(64)])
+    # Ground truth: 3 persons per keyframe, 1-3 classes each (class frequencies skewed).
+    persons = 3
+    xy = rng.uniform(0, 0.6, (keyframes, persons, 2))
+    wh = rng.uniform(0.15, 0.4, (keyframes, persons, 2))
+    p_boxes = np.concatenate([xy, np.minimum(xy + wh, 1.0)], axis=2).reshape(-1, 4)
+    p_kf = np.repeat(np.arange(keyframes), persons)
+    n_labels = rng.integers(1, 4, len(p_kf))
+    g_person = np.repeat(np.arange(len(p_kf)), n_labels)
+    freq = 1.0 / np.arange(1, CLASSES + 1)**0.8
+    g_class = label_ids[rng.choice(CLASSES, len(g_person), p=freq / freq.sum())]
+    _write_csv(paths['gt'], [videos[kf_video[p_kf[g_person]]], kf_ts[p_kf[g_person]],
+                             *p_boxes[g_person].T, g_class, g_person % persons],
+               '%s,%04d,%.3f,%.3f,%.3f,%.3f,%d,%d\n')
+    # Detections: each person found with p=0.45 (jittered), plus false boxes: 1.5 per keyframe.
+    found = rng.random(len(p_kf)) < 0.45
+    d_src = np.flatnonzero(found)
+    n_false = int(1.5 * keyframes) - len(d_src)
+    d_kf = np.r_[p_kf[d_src], rng.integers(0, keyframes, n_false)]
+    jitter = rng.normal(0, 0.03, (len(d_src), 4))
+    fxy = rng.uniform(0, 0.6, (n_false, 2))
+    d_boxes = np.r_[p_boxes[d_src] + jitter,
+                    np.c_[fxy, fxy + rng.uniform(0.1, 0.4, (n_false, 2))]]
+    d_boxes = np.clip(d_boxes, 0, 1)
+    d_boxes[:, 2:] = np.maximum(d_boxes[:, 2:], d_boxes[:, :2] + 0.01)
+    d_boxes = np.clip(d_boxes, 0, 1)
+    order = np.argsort(d_kf, kind='stable')
+    d_kf, d_boxes = d_kf[order], d_boxes[order]
+    n_det = len(d_kf)
+    rows_kf = np.repeat(d_kf, CLASSES)
+    rows_box = np.repeat(d_boxes, CLASSES, axis=0)
+    rows_cls = np.tile(label_ids, n_det)
+    scores = rng.beta(0.5, 4.0, n_det * CLASSES)
+    # Detections of a found person score higher on that person's classes.
+    src = np.repeat(np.r_[d_src, np.full(n_false, -1)][order], CLASSES)
+    true_pair = np.isin(src * 1000 + rows_cls, g_person * 1000 + g_class) & (src >= 0)
+    scores[true_pair] = rng.beta(3.0, 2.0, int(true_pair.sum()))
+    scores = np.round(scores, 3)
+    _write_csv(paths['det'], [videos[kf_video[rows_kf]], kf_ts[rows_kf], *rows_box.T, rows_cls,
+                              scores], '%s,%04d,%.3f,%.3f,%.3f,%.3f,%d,%.3f\n')
+    open(stamp, 'w').close()
+    return paths
+
+
+def run_ours(paths, repeats):
+    from ava_plugins.evaluation import evaluate_ava
+    import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = evaluate_ava(paths['gt'], paths['det'], paths['labels'],
+                              ignore_empty_frames=True)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return dict(wall=walls, cpu=cpus, mAP=result.mAP, groups=result.groups,
+                import_rss_mb=import_rss,
+                per_class={str(k): v for k, v in result.per_class.items()})
+
+
+def run_mmaction2(paths):
+    import io
+    from contextlib import redirect_stdout
+
+    from mmaction.evaluation.functional import ava_eval
+    pbtxt = paths['labels'] + '.pbtxt'
+    with open(paths['labels']) as f, open(pbtxt, 'w') as out:
+        for line in f:
+            cid, name = line.strip().split(': ', 1)
+            out.write(f'item {{\n  name: "{name}"\n  id: {cid}\n}}\n')
+    t0 = time.perf_counter()
+    with redirect_stdout(io.StringIO()):
+        res = ava_eval(paths['det'], 'mAP', pbtxt, paths['gt'], None, verbose=False)
+    wall = time.perf_counter() - t0
+    return dict(wall=[wall], mAP=float(res['overall']),
+                groups={k: float(res[k]) for k in
+                        ('person_movement', 'object_manipulation', 'person_interaction')})
+
+
+def _child(args):
+    paths = json.loads(args.paths)
+    out = run_ours(paths, args.repeats) if args.child == 'ours' else run_mmaction2(paths)
+    out['maxrss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out['children_maxrss_mb'] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print('RESULT ' + json.dumps(out))
+
+
+def _spawn(kind, paths, repeats):
+    cmd = [sys.executable, __file__, '--child', kind, '--paths', json.dumps(paths),
+           '--repeats', str(repeats)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f'{kind} run failed:\n{proc.stderr[-3000:]}')
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')][-1]
+    return json.loads(line[len('RESULT '):])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--workdir', default='work_dirs/bench_ava_eval')
+    parser.add_argument('--keyframes', type=int, default=51000)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--skip-mmaction2', action='store_true')
+    parser.add_argument('--child', choices=['ours', 'mmaction2'], help=argparse.SUPPRESS)
+    parser.add_argument('--paths', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args)
+    t0 = time.perf_counter()
+    paths = generate(args.workdir, args.keyframes)
+    n_gt = sum(1 for _ in open(paths['gt']))
+    n_det = sum(1 for _ in open(paths['det']))
+    print(f'case: {args.keyframes} keyframes, {n_gt} GT rows, {n_det} detection rows '
+          f'({time.perf_counter() - t0:.1f} s to generate or load)')
+    ours = _spawn('ours', paths, args.repeats)
+    ours_s = statistics.median(ours['wall'])
+    runs = ', '.join(f'{t:.2f}' for t in ours['wall'])
+    print(f'ours      : median {ours_s:.2f} s wall (runs {runs}; cpu '
+          f'{statistics.median(ours["cpu"]):.2f} s), peak RSS {ours["maxrss_mb"]:.0f} MB '
+          f'({ours["import_rss_mb"]:.0f} MB of it after importing ava_plugins), '
+          f'mAP {ours["mAP"]:.6f}')
+    ok = ours['maxrss_mb'] <= TARGET_RSS_MB
+    if not args.skip_mmaction2:
+        theirs = _spawn('mmaction2', paths, 1)
+        ratio = theirs['wall'][0] / ours_s
+        print(f'mmaction2 : {theirs["wall"][0]:.1f} s wall, peak RSS {theirs["maxrss_mb"]:.0f} MB '
+              f'(its 32 pool workers: {theirs["children_maxrss_mb"]:.0f} MB each at most), '
+              f'mAP {theirs["mAP"]:.6f}')
+        same = abs(ours['mAP'] - theirs['mAP']) <= 1e-6 and all(
+            abs(ours['groups'][g] - theirs['groups'][g]) <= 1e-6 for g in theirs['groups'])
+        print(f'speed-up  : {ratio:.1f}x (target >= {TARGET_SPEEDUP:.0f}x)')
+        print(f'same APs  : {same} (mAP and group means within 1e-6)')
+        ok = ok and same and ratio >= TARGET_SPEEDUP
+    print(f'peak RSS  : {ours["maxrss_mb"]:.0f} MB (target <= {TARGET_RSS_MB:.0f} MB)')
+    print('PASS' if ok else 'FAIL')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

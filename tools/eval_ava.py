@@ -1,0 +1,67 @@
+"""Evaluate an AVA result CSV: frame-mAP@0.5 (ActivityNet AVA challenge protocol).
+
+Prints the per-class AP table, the three AVA group means and the mAP; optionally writes them
+as JSON (``{"mAP": float, "per_class": {"<id>": float or null}, "groups": {...}}``) and a
+per-class AP bar chart. The rules are documented in ``ava_plugins/evaluation/frame_ap.py``.
+
+Example::
+
+    python tools/eval_ava.py data/ava/annotations/ava_val_v2.2.csv results.csv \\
+        --label-map ../shared/fixtures/ava_label_map_60.txt \\
+        --exclude data/ava/annotations/ava_val_excluded_timestamps_v2.2.csv \\
+        --out work_dirs/eval/result.json --plot work_dirs/eval/ap.png
+"""
+import argparse
+import json
+import sys
+import warnings
+
+from ava_plugins.evaluation import (AVAEvalWarning, AVAInputError, evaluate_ava,
+                                    plot_per_class_ap)
+from ava_plugins.evaluation.ava_io import atomic_open
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('gt_csv', help='ground-truth CSV (video_id,timestamp,x1,y1,x2,y2,'
+                        'action_id[,person_id])')
+    parser.add_argument('det_csv', help='detection CSV (video_id,timestamp,x1,y1,x2,y2,'
+                        'action_id,score)')
+    parser.add_argument('--label-map', required=True,
+                        help='label map: pbtxt (item { name: "..." id: N }) or "N: name" txt')
+    parser.add_argument('--exclude', help='excluded timestamps CSV (video_id,timestamp)')
+    parser.add_argument('--official', action='store_true',
+                        help='keep only the 50 highest-scoring rows per keyframe, as the '
+                        'challenge script (get_ava_performance.py) does')
+    parser.add_argument('--ignore-empty-frames', action='store_true',
+                        help="skip detections on keyframes without ground truth (mmaction2's "
+                        'default; the protocol counts them as false positives)')
+    parser.add_argument('--out', help='write the result JSON here')
+    parser.add_argument('--plot', help='write the per-class AP bar chart (PNG) here')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', AVAEvalWarning)
+        try:
+            result = evaluate_ava(args.gt_csv, args.det_csv, args.label_map, args.exclude,
+                                  official=args.official,
+                                  ignore_empty_frames=args.ignore_empty_frames)
+        except AVAInputError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 2
+    for w in caught:
+        print(f'warning: {w.message}', file=sys.stderr)
+    print(result.table())
+    if args.out:
+        with atomic_open(args.out, 'w') as f:
+            json.dump(result.to_dict(), f, indent=2)
+    if args.plot:
+        plot_per_class_ap(result, args.plot)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
