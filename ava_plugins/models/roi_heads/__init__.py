@@ -1,0 +1,10 @@
+"""RoI-head parts of ava_plugins: shared heads and bbox heads for ``AVARoIHead``."""
+from .bbox_heads import PoseSoftmaxBBoxHeadAVA
+from .shared_heads import (OFFICIAL_ROI_LAYER, ACARHead, GlobalSceneBranch, HR2ONL, LFBBranch,
+                           ThreeBranchHead)
+from .three_branch_roi_head import ThreeBranchRoIHead
+
+__all__ = [
+    'ACARHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'OFFICIAL_ROI_LAYER',
+    'PoseSoftmaxBBoxHeadAVA', 'ThreeBranchHead', 'ThreeBranchRoIHead'
+]

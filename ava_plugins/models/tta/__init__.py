@@ -1,0 +1,5 @@
+"""Test-time augmentation (scales x flip) for AVA detectors; importing registers ``AVATTAModel``."""
+from .ava_tta_model import (MERGE_MODES, TTA_META_KEYS, AVATTAModel, ava_tta_pipeline,
+                            boxes_to_original)
+
+__all__ = ['AVATTAModel', 'MERGE_MODES', 'TTA_META_KEYS', 'ava_tta_pipeline', 'boxes_to_original']

@@ -1,0 +1,50 @@
+"""ACAR-Net (``configs/acar_slowfast_r50.py``) shrunk to train on CPU in minutes on the synthetic
+AVA dataset (``tools/make_synthetic_ava.py --out data/synthetic_ava``).
+
+Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast
+with ResNet-18 pathways of 1/2 width (slow 32, fast 4 base channels: V has 256 + 32 channels);
+the synthetic data, clip (8 x 1) and input size (80 px); 12 classes (background + 11, the
+synthetic pose classes are ids 1-4); a short schedule (warm-up then cosine over 8 epochs). The
+ACAR head keeps its structure (conv_reduce, conv1/conv2, two HR2O_NL blocks, fc1) at 1/8 of the
+official widths (128 reduced, 64 hidden channels); RoIAlign, pose softmax, assigner and sampler
+are the real config's.
+"""
+_base_ = ['../acar_slowfast_r50.py', '_base_/synthetic_ava.py']
+
+slow_channels = 32  # the fast pathway has slow_channels / channel_ratio (8)
+context_channels = slow_channels * 8 + slow_channels // 8 * 8
+hidden_channels = 64
+
+model = dict(
+    init_cfg=None,
+    backbone=dict(
+        slow_pathway=dict(depth=18, base_channels=slow_channels),
+        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    roi_head=dict(
+        shared_head=dict(
+            in_channels=context_channels, reduce_channels=2 * hidden_channels,
+            hidden_channels=hidden_channels),
+        bbox_head=dict(
+            in_channels=2 * hidden_channels,
+            num_classes=_base_.synthetic_num_classes,
+            class_ids=None,
+            pose_id_range=(1, 4))))
+
+train_dataloader = _base_.synthetic_train_dataloader
+train_dataloader['dataset'].update(custom_classes=None, person_det_score_thr=0.9)
+val_dataloader = _base_.synthetic_val_dataloader
+val_dataloader['dataset'].update(custom_classes=None, person_det_score_thr=0.7)
+test_dataloader = val_dataloader
+val_evaluator = dict(custom_classes=None, **_base_.synthetic_evaluator)
+test_evaluator = val_evaluator
+
+max_epochs = 8
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))

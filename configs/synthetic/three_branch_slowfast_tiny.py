@@ -1,0 +1,64 @@
+"""Three Branches (``configs/three_branch_slowfast_r101.py``) shrunk to train on CPU in minutes on
+the synthetic AVA dataset (``tools/make_synthetic_ava.py --out data/synthetic_ava``).
+
+Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast
+with ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels: RoI and clip features have
+128 + 16 channels) with the real config's res5 dilation and frozen BN; the synthetic data,
+clip (8 x 1), input size (80 px) and augmentation (flip, no colour jitter); 12 classes (background + 11, the synthetic pose classes are
+ids 1-4); LFB latent width 64; a short schedule (warm-up then cosine over 8 epochs). The bank
+(``synthetic_lfb_bank_dir``) holds the 144-d pooled person features of a trained
+``linear_slowfast_tiny.py`` model (same feature width), written with
+``ava_plugins.structures.extract_bank``; the window is the real one (61 s, 5 persons/s).
+Ablations: ``three_branch_slowfast_tiny_{no_global,no_lfb,no_focal,sum_fusion}.py``.
+"""
+_base_ = ['../three_branch_slowfast_r101.py', '_base_/synthetic_ava.py']
+
+slow_channels = 16  # the fast pathway has slow_channels / channel_ratio (8)
+feat_channels = slow_channels * 8 + slow_channels // 8 * 8
+lfb_latent = 64
+synthetic_lfb_bank_dir = 'data/synthetic_ava/lfb_bank'
+synthetic_classes = list(range(1, _base_.synthetic_num_classes))
+
+model = dict(
+    init_cfg=None,
+    backbone=dict(
+        slow_pathway=dict(depth=18, base_channels=slow_channels),
+        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    roi_head=dict(
+        shared_head=dict(
+            in_channels=feat_channels,
+            num_scene_classes=len(synthetic_classes),
+            lfb=dict(lt_channels=feat_channels, latent_channels=lfb_latent)),
+        bbox_head=dict(
+            in_channels=feat_channels + lfb_latent + feat_channels,
+            num_classes=_base_.synthetic_num_classes,
+            class_ids=synthetic_classes,
+            pose_id_range=(1, 4))))
+
+lfb_window = dict(type='LoadLFBWindow', bank_dir=synthetic_lfb_bank_dir, half_width=30,
+                  max_items=5)
+pack = dict(type='PackActionInputs', algorithm_keys=('lfb_feat', 'lfb_mask'))
+train_dataloader = _base_.synthetic_train_dataloader
+train_dataloader['dataset'].update(
+    custom_classes=None,
+    person_det_score_thr=0.9,
+    pipeline=_base_.synthetic_train_pipeline[:-1] + [lfb_window, pack])
+val_dataloader = _base_.synthetic_val_dataloader
+val_dataloader['dataset'].update(
+    custom_classes=None,
+    person_det_score_thr=0.8,
+    pipeline=_base_.synthetic_val_pipeline[:-1] + [lfb_window, pack])
+test_dataloader = val_dataloader
+val_evaluator = dict(custom_classes=None, **_base_.synthetic_evaluator)
+test_evaluator = val_evaluator
+
+max_epochs = 8
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))
