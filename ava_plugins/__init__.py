@@ -6,7 +6,7 @@ RoI heads, bbox heads and their losses; mmaction2's for datasets, transforms and
 mmpose's for pose models).
 """
 from . import compat  # noqa: F401  (must come first)
-from . import datasets, evaluation, models, structures  # noqa: F401
+from . import datasets, ensemble, evaluation, models, structures  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

@@ -104,3 +104,18 @@ def test_bad_config_is_a_clear_error():
     with pytest.raises(ValueError, match='custom_classes has 2 ids but num_classes - 1 = 80'):
         METRICS.build(dict(type='AVAFrameMetric', ann_file=GT, exclude_file=None,
                            label_file=LABELS, custom_classes=[1, 3]))
+
+
+def test_keyframe_without_boxes_adds_no_rows(tmp_path):
+    """A keyframe with no proposal (0 boxes) contributes nothing and does not crash."""
+    metric = METRICS.build(dict(type='AVAFrameMetric', ann_file=GT, label_file=LABELS,
+                                exclude_file=None, num_classes=4, out_dir=str(tmp_path)))
+    empty = dict(video_id='3reY9zJKhqN', timestamp=1774,
+                 pred_instances=dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0, 4)))
+    metric.process({}, [empty] + _samples_from_pred_csv())
+    assert len(metric.results) == 1 + len(_samples_from_pred_csv())
+    first = metric.results[0]
+    assert first['boxes'].shape == (0, 4) and first['labels'].size == first['scores'].size == 0
+    with_empty = metric.compute_metrics(metric.results)
+    metric.results = metric.results[1:]
+    np.testing.assert_equal(metric.compute_metrics(metric.results), with_empty)  # NaN == NaN

@@ -131,7 +131,7 @@ class AVAFrameMetric(BaseMetric):
             if len(boxes) and (scores.ndim != 2 or scores.shape[1] != self.num_classes):
                 raise ValueError(f'AVAFrameMetric: pred_instances.scores must be (N, '
                                  f'num_classes={self.num_classes}), got {scores.shape}')
-            scores = scores.reshape(len(boxes), -1)[:, 1:]
+            scores = scores.reshape(len(boxes), self.num_classes)[:, 1:]
             if self.action_thr >= 0:
                 mask = scores > self.action_thr
             else:

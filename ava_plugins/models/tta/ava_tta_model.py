@@ -7,11 +7,12 @@ x horizontal flip, the per-view logits averaged before the activation. Fujitsu 2
 Each view of each clip is run through the wrapped detector (``module.test_step``) with all of
 the clip's RoIs, so a relation head (ACAR, three-branch) sees all actors of a clip together in
 every view; a batch may hold several clips (they are run one at a time, as mmaction2's
-``AVARoIHead.predict`` accepts one sample at test time). The RoI boxes are resized and flipped with the frames by the
-view's transforms; here each view's RoIs are mapped back to the original frame (divided by the
-view's ``img_shape``, then un-flipped ``x1' = 1 - x2, x2' = 1 - x1`` in normalised coordinates,
-then un-cropped by ``crop_quadruple`` as ``BBoxHeadAVA`` does), checked to agree across views,
-and the per-view class scores combined:
+``AVARoIHead.predict`` accepts one sample at test time). The RoI boxes are resized and flipped
+with the frames by the view's transforms; here each view's RoIs are mapped back to the original
+frame (divided by the view's ``img_shape``, then un-flipped ``x1' = 1 - x2, x2' = 1 - x1`` in
+normalised coordinates - mmaction2's own un-flip uses ``img_w - 1 - x``, one pixel off the
+``img_w - x`` its ``Flip`` applies - then un-cropped by ``crop_quadruple`` as ``BBoxHeadAVA``
+does), checked to agree across views, and the per-view class scores combined:
 
 * ``'logits'``: mean of the pre-activation scores, then the bbox head's own activation (sigmoid,
   softmax or pose softmax) - ACAR-Net;
@@ -32,8 +33,8 @@ from mmaction.registry import MODELS
 MERGE_MODES = ('logits', 'mean', 'sum')
 #: ``PackActionInputs`` meta keys the TTA model needs (``flip`` and ``crop_quadruple`` to map
 #: boxes back).
-TTA_META_KEYS = ('img_shape', 'pad_shape', 'img_key', 'video_id', 'timestamp', 'flip', 'flip_direction',
-                 'crop_quadruple', 'scale_factor')
+TTA_META_KEYS = ('img_shape', 'pad_shape', 'img_key', 'video_id', 'timestamp', 'flip',
+                 'flip_direction', 'crop_quadruple', 'scale_factor')
 
 
 def ava_tta_pipeline(head: Sequence[dict],
@@ -56,15 +57,21 @@ def ava_tta_pipeline(head: Sequence[dict],
     """
     if not scales:
         raise ValueError('ava_tta_pipeline: scales must not be empty')
-    resizes = [dict(type='Resize', scale=(-1, s) if keep_ratio else tuple(s),
-                    keep_ratio=keep_ratio) for s in scales]
+    resizes = [
+        dict(type='Resize', scale=(-1, s) if keep_ratio else tuple(s), keep_ratio=keep_ratio)
+        for s in scales
+    ]
     flips = [dict(type='Flip', flip_ratio=0.0)]
     if flip:
         flips.append(dict(type='Flip', flip_ratio=1.0))
-    return [*head, dict(type='TestTimeAug', transforms=[
-        resizes, flips,
-        [dict(type='FormatShape', input_format='NCTHW', collapse=True)],
-        [dict(type='PackActionInputs', meta_keys=tuple(meta_keys))]])]
+    return [
+        *head,
+        dict(type='TestTimeAug',
+             transforms=[
+                 resizes, flips, [dict(type='FormatShape', input_format='NCTHW', collapse=True)],
+                 [dict(type='PackActionInputs', meta_keys=tuple(meta_keys))]
+             ])
+    ]
 
 
 def boxes_to_original(rois: torch.Tensor, meta: dict) -> torch.Tensor:
@@ -99,8 +106,10 @@ def capture_head_inputs(bbox_head, store: list):
             raise TypeError('AVATTAModel expects bbox_head.predict_by_feat to be called with '
                             'keyword arguments (rois=..., cls_scores=..., batch_img_metas=...)')
         # BBoxHeadAVA normalises unflipped RoIs in place: keep copies
-        store.append(dict(kwargs, rois=tuple(r.clone() for r in kwargs['rois']),
-                          cls_scores=tuple(c.clone() for c in kwargs['cls_scores'])))
+        store.append(
+            dict(kwargs,
+                 rois=tuple(r.clone() for r in kwargs['rois']),
+                 cls_scores=tuple(c.clone() for c in kwargs['cls_scores'])))
         return original(**kwargs)
 
     bbox_head.predict_by_feat = wrapped
@@ -123,7 +132,10 @@ class AVATTAModel(BaseTTAModel):
         data_preprocessor: as ``BaseTTAModel``.
     """
 
-    def __init__(self, module, merge: str = 'logits', box_tol: float = 1e-3,
+    def __init__(self,
+                 module,
+                 merge: str = 'logits',
+                 box_tol: float = 1e-3,
                  data_preprocessor=None):
         super().__init__(module=module, data_preprocessor=data_preprocessor)
         if merge not in MERGE_MODES:
@@ -167,8 +179,8 @@ class AVATTAModel(BaseTTAModel):
     def _merge(self, outputs: list, calls: List[dict]):
         """One clip's per-view data samples and head inputs -> the merged data sample."""
         sample = outputs[0]
-        boxes = torch.stack([boxes_to_original(call['rois'][0], call['batch_img_metas'][0])
-                             for call in calls])
+        boxes = torch.stack(
+            [boxes_to_original(call['rois'][0], call['batch_img_metas'][0]) for call in calls])
         spread = (boxes - boxes[0]).abs().amax() if boxes.numel() else boxes.new_zeros(())
         if spread > self.box_tol:
             raise ValueError(
@@ -181,7 +193,8 @@ class AVATTAModel(BaseTTAModel):
             logits = torch.stack([call['cls_scores'][0] for call in calls]).mean(0)
             first = calls[0]
             scores = self.bbox_head.predict_by_feat(
-                rois=(first['rois'][0].clone(), ), cls_scores=(logits, ),
+                rois=(first['rois'][0].clone(), ),
+                cls_scores=(logits, ),
                 batch_img_metas=[first['batch_img_metas'][0]],
                 rcnn_test_cfg=first.get('rcnn_test_cfg'))[0].scores
         else:

@@ -1,0 +1,17 @@
+"""ensemble of ava_plugins: combining several models' AVA results (issue 9).
+
+Readers for result CSVs and test-tool dumps, per-class weights from validation AP (ACAR-Net
+2020), box fusion (ByteDance 2019), class-subset replacement (Fujitsu 2020) and plain
+averaging, all through :func:`combine_results`. ``tools/ensemble.py`` is the command line.
+"""
+from .box_fusion import fuse_boxes, pair_iou
+from .combine import combine_results
+from .result_io import dump_to_table, load_results
+from .weights import (EnsembleWeights, fit_class_weights, load_weights, replacement_weights,
+                      save_weights, uniform_weights)
+
+__all__ = [
+    'EnsembleWeights', 'combine_results', 'dump_to_table', 'fit_class_weights', 'fuse_boxes',
+    'load_results', 'load_weights', 'pair_iou', 'replacement_weights', 'save_weights',
+    'uniform_weights'
+]

@@ -1,0 +1,26 @@
+"""The linear baseline (SlowFast R50) tested with scales x flip test-time augmentation.
+
+ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §2.1 "Inference": short side
+{256, 288, 320} x horizontal flip, logits averaged before the activation (``AVATTAModel``).
+For Fujitsu's variant (report 003 §2.3: {224, 256, 320}, summed scores) set
+``tta_scales = (224, 256, 320)`` and ``model = dict(merge='sum')`` in a child config. Test only.
+"""
+_base_ = './linear_slowfast_r50.py'
+
+custom_imports = dict(imports=['ava_plugins', 'ava_plugins.models.tta'],
+                      allow_failed_imports=False)
+
+tta_scales = (256, 288, 320)
+model = dict(_delete_=True, type='AVATTAModel', merge='logits', module=_base_.model)
+tta_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=32, frame_interval=2, test_mode=True),
+    dict(type='RawFrameDecode', io_backend='disk'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=(-1, s), keep_ratio=True) for s in tta_scales],
+        [dict(type='Flip', flip_ratio=0.0), dict(type='Flip', flip_ratio=1.0)],
+        [dict(type='FormatShape', input_format='NCTHW', collapse=True)],
+        [dict(type='PackActionInputs',
+              meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp', 'flip',
+                         'flip_direction', 'crop_quadruple', 'scale_factor'))]])
+]
+test_dataloader = dict(dataset=dict(pipeline=tta_pipeline))
