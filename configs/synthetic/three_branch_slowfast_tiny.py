@@ -42,12 +42,12 @@ train_dataloader = _base_.synthetic_train_dataloader
 train_dataloader['dataset'].update(
     custom_classes=None,
     person_det_score_thr=0.9,
-    pipeline=_base_.synthetic_train_pipeline[:-1] + [lfb_window, pack])
+    pipeline=train_dataloader['dataset']['pipeline'][:-1] + [lfb_window, pack])
 val_dataloader = _base_.synthetic_val_dataloader
 val_dataloader['dataset'].update(
     custom_classes=None,
     person_det_score_thr=0.8,
-    pipeline=_base_.synthetic_val_pipeline[:-1] + [lfb_window, pack])
+    pipeline=val_dataloader['dataset']['pipeline'][:-1] + [lfb_window, pack])
 test_dataloader = val_dataloader
 val_evaluator = dict(custom_classes=None, **_base_.synthetic_evaluator)
 test_evaluator = val_evaluator

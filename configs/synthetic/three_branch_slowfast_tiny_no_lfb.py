@@ -7,6 +7,11 @@ model = dict(
         shared_head=dict(with_lfb=False),
         bbox_head=dict(in_channels=2 * _base_.feat_channels)))
 
-train_dataloader = dict(dataset=dict(pipeline=_base_.synthetic_train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=_base_.synthetic_val_pipeline))
+pack = dict(type='PackActionInputs')
+train_dataloader = dict(dataset=dict(pipeline=[
+    t for t in _base_.train_dataloader['dataset']['pipeline'] if t['type'] != 'LoadLFBWindow'
+][:-1] + [pack]))
+val_dataloader = dict(dataset=dict(pipeline=[
+    t for t in _base_.val_dataloader['dataset']['pipeline'] if t['type'] != 'LoadLFBWindow'
+][:-1] + [pack]))
 test_dataloader = val_dataloader
