@@ -4,7 +4,7 @@ AVA dataset (``tools/make_synthetic_ava.py --out data/synthetic_ava``).
 Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast
 with ResNet-18 pathways of 1/2 width (slow 32, fast 4 base channels: V has 256 + 32 channels);
 the synthetic data, clip (8 x 1) and input size (80 px); 12 classes (background + 11, the
-synthetic pose classes are ids 1-4); a short schedule (warm-up then cosine over 8 epochs). The
+synthetic pose classes are ids 1-4); a short schedule (warm-up then cosine over 16 epochs). The
 ACAR head keeps its structure (conv_reduce, conv1/conv2, two HR2O_NL blocks, fc1) at 1/8 of the
 official widths (128 reduced, 64 hidden channels); RoIAlign, pose softmax, assigner and sampler
 are the real config's.
@@ -38,7 +38,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(custom_classes=None, **_base_.synthetic_evaluator)
 test_evaluator = val_evaluator
 
-max_epochs = 8
+max_epochs = 16
 train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
