@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from ava_plugins.ensemble import (combine_results, dump_to_table, fit_class_weights, fuse_boxes,
+from ava_plugins.ensemble import (combine_results, fit_class_weights, fuse_boxes,
                                   load_results, load_weights, replacement_weights, save_weights,
                                   uniform_weights)
 from ava_plugins.evaluation import (AVAFrameMetric, AVAInputError, AVATable, evaluate_ava,

@@ -22,7 +22,7 @@ from ava_plugins.models.roi_heads.shared_heads.global_branch import (GlobalScene
                                                                      scene_labels)
 from ava_plugins.models.roi_heads.shared_heads.lfb_branch import LFBBranch
 from ava_plugins.models.roi_heads.shared_heads.three_branch_head import ThreeBranchHead
-from ava_plugins.structures import FeatureBank, FeatureBankError, extract_bank
+from ava_plugins.structures import FeatureBankError, extract_bank
 
 REPO = Path(__file__).resolve().parents[1]
 register_all_modules()

@@ -44,10 +44,11 @@ official input normalisation (R50: mean 0.45, std 0.225 of [0, 1] RGB; R101: mea
 import argparse
 import os
 import re
-import tempfile
 from collections import OrderedDict
 
 import torch
+
+from ava_plugins.utils import atomic_open
 
 _BACKBONE_RULES = [
     (re.compile(r'(slow|fast)_conv1\.weight'), r'\1_path.conv1.conv.weight'),
@@ -138,18 +139,9 @@ def load_official(path: str) -> dict:
 
 
 def save_atomic(obj, path: str) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then ``os.replace``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """``torch.save`` atomically (:func:`ava_plugins.utils.atomic_open`)."""
+    with atomic_open(path, 'wb') as f:
+        torch.save(obj, f)
 
 
 def main(argv=None):

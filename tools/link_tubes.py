@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ava_plugins.structures.tube_linking import (check_linking_params, group_by_video, link_video)
+from ava_plugins.utils import atomic_open
 
 
 def parse_args(argv=None):
@@ -62,16 +63,8 @@ def parse_args(argv=None):
 
 
 def _atomic_pickle(obj, path):
-    tmp = f'{path}.tmp{os.getpid()}'
-    try:
-        with open(tmp, 'wb') as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path, 'wb') as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _fingerprint(per_video, params):

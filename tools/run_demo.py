@@ -23,6 +23,7 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.datasets.synthetic import capability_groups, generate_synthetic_ava
 from ava_plugins.engine import build_runner
 from ava_plugins.evaluation import read_label_map
+from ava_plugins.utils import atomic_open
 from ava_plugins.visualization import draw_detections, save_gif, top_labels
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -165,10 +166,8 @@ def main(argv=None):
     summary.update(config=osp.relpath(args.config, REPO), seed=args.seed,
                    minutes=round((time.time() - start) / 60, 2), gif=gif,
                    metrics={k: float(v) for k, v in metrics.items()})
-    tmp = osp.join(work_dir, 'summary.json.tmp')
-    with open(tmp, 'w') as f:
+    with atomic_open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
-    os.replace(tmp, osp.join(work_dir, 'summary.json'))
     print(f'\nmAP {summary["mAP"]:.4f} in {summary["minutes"]:.1f} min; per capability group:')
     for name, ap in summary['capability_groups'].items():
         print(f'  {name:12s} {"n/a" if ap is None else f"{ap:.4f}"}')

@@ -18,17 +18,16 @@ Boxes are normalised to [0, 1]. Rules applied here:
 * timestamps are integers and form the keyframe key ``(video_id, int(timestamp))`` as the
   official ``make_image_key`` does (``0902`` and ``902`` are the same keyframe).
 """
-import contextlib
 import csv
 import os
 import os.path as osp
 import re
-import tempfile
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..utils import atomic_open  # noqa: F401  (re-exported for the readers' users)
 from .csv_parser import parse_numeric_csv
 
 CLIP_TOLERANCE = 1e-3
@@ -315,24 +314,6 @@ def write_ava_csv(path: PathLike, table: AVATable, decimals: int = 3) -> None:
         d = int(decimals)
         f.writelines(f'{v},{t:04d},{b[0]:.{d}f},{b[1]:.{d}f},{b[2]:.{d}f},{b[3]:.{d}f},{a},'
                      f'{s:.{d}f}\n' for v, t, b, a, s in rows)
-
-
-@contextlib.contextmanager
-def atomic_open(path: PathLike, mode: str = 'w'):
-    """Opens a temporary file next to ``path`` and moves it onto ``path`` when the block
-    succeeds (``os.replace``), so readers never see a partial file."""
-    path = os.fspath(path)
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp_', suffix=osp.splitext(path)[1])
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def exclusion_pairs(excluded: Union[None, PathLike, Iterable[Tuple[str, int]]]

@@ -38,6 +38,8 @@ from urllib.parse import quote, unquote
 
 import numpy as np
 
+from ..utils import atomic_open
+
 __all__ = ['BankWindow', 'FeatureBank', 'FeatureBankError']
 
 FORMAT = 'ava_plugins.feature_bank'
@@ -73,17 +75,9 @@ class _Shard(NamedTuple):
 
 
 def _atomic_write(path: str, write) -> None:
-    """Write through ``write(file)`` to a temporary name, fsync, then ``os.replace``."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    try:
-        with open(tmp, 'wb') as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    """Write through ``write(file)`` atomically (:func:`ava_plugins.utils.atomic_open`)."""
+    with atomic_open(path, 'wb') as f:
+        write(f)
 
 
 def _crc32(array: np.ndarray) -> int:

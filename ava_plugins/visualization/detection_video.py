@@ -3,12 +3,13 @@
 Drawing goes through mmengine's :class:`~mmengine.visualization.Visualizer`, as mmaction2's
 spatio-temporal demo does; the GIF is written with Pillow, atomically.
 """
-import os
 from typing import Dict, List, Sequence
 
 import numpy as np
 from mmengine.visualization import Visualizer
 from PIL import Image
+
+from ava_plugins.utils import atomic_open
 
 _PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
             (70, 240, 240), (240, 50, 230), (210, 245, 60)]
@@ -45,10 +46,9 @@ def save_gif(frames: Sequence[np.ndarray], path: str, fps: float = 10) -> str:
     if not len(frames):
         raise ValueError(f'{path}: no frames to write')
     images = [Image.fromarray(f) for f in frames]
-    tmp = f'{path}.tmp.{os.getpid()}.gif'
-    images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 / fps),
-                   loop=0)
-    os.replace(tmp, path)
+    with atomic_open(path, 'wb') as f:
+        images[0].save(f, format='GIF', save_all=True, append_images=images[1:],
+                       duration=int(1000 / fps), loop=0)
     return path
 
 

@@ -26,19 +26,19 @@ import time
 
 import numpy as np
 
+from ava_plugins.utils import atomic_open
+
 CLASSES = 60
 TARGET_SPEEDUP = 40.0
 TARGET_RSS_MB = 2048.0
 
 
 def _write_csv(path, columns, fmt):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
+    with atomic_open(path, 'w') as f:
         n = len(columns[0])
         for start in range(0, n, 200_000):
             rows = zip(*(c[start:start + 200_000].tolist() for c in columns))
             f.write(''.join(fmt % row for row in rows))
-    os.replace(tmp, path)
 
 
 def generate(workdir, keyframes, seed=0):

@@ -16,16 +16,14 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from ...utils import atomic_open
 from .classes import SyntheticClass
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
+    """Write ``data`` to ``path`` atomically (:func:`ava_plugins.utils.atomic_open`)."""
+    with atomic_open(path, 'wb') as f:
         f.write(data)
-    os.replace(tmp, path)
 
 
 def write_annotation_csv(path: str, video_ids: Sequence[str], timestamps: np.ndarray,
