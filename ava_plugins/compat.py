@@ -40,9 +40,8 @@ class _MissingDRN:
     """Stands in for mmaction2's DRN, which its PyPI release does not ship."""
 
     def __init__(self, *args, **kwargs):
-        raise ImportError(
-            'mmaction2 1.2.0 from PyPI does not ship mmaction/models/localizers/drn '
-            '(mmaction2#2714); install mmaction2 from source to use DRN.')
+        raise ImportError('mmaction2 1.2.0 from PyPI does not ship mmaction/models/localizers/drn '
+                          '(mmaction2#2714); install mmaction2 from source to use DRN.')
 
 
 class _DRNFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -50,8 +49,9 @@ class _DRNFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname in (_DRN_PACKAGE, _DRN_PACKAGE + '.drn'):
-            return importlib.machinery.ModuleSpec(
-                fullname, self, is_package=fullname == _DRN_PACKAGE)
+            return importlib.machinery.ModuleSpec(fullname,
+                                                  self,
+                                                  is_package=fullname == _DRN_PACKAGE)
         return None
 
     def create_module(self, spec):
@@ -124,7 +124,9 @@ def _patch_mmaction_misc_inf():
     except ImportError:
         return
     if not hasattr(misc.np, 'Inf'):
-        ns = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np) if not k.startswith('__')})
+        ns = types.SimpleNamespace(
+            **{k: getattr(np, k)
+               for k in dir(np) if not k.startswith('__')})
         ns.Inf = np.inf
         misc.np = ns
 
@@ -143,8 +145,9 @@ def _resolve_ava_plugins_configs():
         if package != 'ava_plugins':
             return original(cfg_path, filename)
         path = osp.join(mim_configs, rel_path)
-        check_file_exist(path, f'{filename}: config {cfg_path!r} not found at {path} (is '
-                         'ava_plugins installed with `pip install -e .` / `mim install -e .`?)')
+        check_file_exist(
+            path, f'{filename}: config {cfg_path!r} not found at {path} (is '
+            'ava_plugins installed with `pip install -e .` / `mim install -e .`?)')
         # Scope None: the configs mean the same as when they are used by file path.
         return path, None
 

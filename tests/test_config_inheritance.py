@@ -1,4 +1,4 @@
-"""A config inheriting mmaction2's own AVA config, with one plugin module swapped in, runs on CPU."""
+"""A config inheriting mmaction2's AVA config, with one plugin module swapped in, runs on CPU."""
 import textwrap
 
 import torch

@@ -4,6 +4,6 @@ from .synthetic import (SYNTHETIC_CLASSES, SyntheticAVAConfig, capability_groups
 from .transforms import LoadLFBWindow
 
 __all__ = [
-    'LoadLFBWindow', 'SYNTHETIC_CLASSES', 'SyntheticAVAConfig', 'capability_groups', 'generate_synthetic_ava',
-    'synthetic_ava_files'
+    'LoadLFBWindow', 'SYNTHETIC_CLASSES', 'SyntheticAVAConfig', 'capability_groups',
+    'generate_synthetic_ava', 'synthetic_ava_files'
 ]

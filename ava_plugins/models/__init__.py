@@ -5,7 +5,7 @@ from .roi_heads import (OFFICIAL_ROI_LAYER, ACARHead, GlobalSceneBranch, HR2ONL,
 from .tta import AVATTAModel, ava_tta_pipeline
 
 __all__ = [
-    'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'OFFICIAL_ROI_LAYER',
-    'PoseSoftmaxBBoxHeadAVA', 'PoseSoftmaxBCELoss', 'PoseSoftmaxFocalLoss', 'ThreeBranchHead',
-    'ThreeBranchRoIHead'
+    'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch',
+    'OFFICIAL_ROI_LAYER', 'PoseSoftmaxBBoxHeadAVA', 'PoseSoftmaxBCELoss', 'PoseSoftmaxFocalLoss',
+    'ThreeBranchHead', 'ThreeBranchRoIHead'
 ]

@@ -4,10 +4,11 @@ the synthetic AVA dataset (``tools/make_synthetic_ava.py --out data/synthetic_av
 Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast
 with ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels: RoI and clip features have
 128 + 16 channels) with the real config's res5 dilation and frozen BN; the synthetic data,
-clip (8 x 1), input size (80 px) and augmentation (flip, no colour jitter); 12 classes (background + 11, the synthetic pose classes are
-ids 1-4); LFB latent width 64; a short schedule (warm-up then cosine over 8 epochs). The bank
-(``synthetic_lfb_bank_dir``) holds the 144-d pooled person features of a trained
-``linear_slowfast_tiny.py`` model (same feature width), written with
+clip (8 x 1), input size (80 px) and augmentation (flip, no colour jitter); 12 classes
+(background + 11, the synthetic pose classes are ids 1-4); LFB latent width 64; a short
+schedule (warm-up then cosine over 8 epochs). The bank (``synthetic_lfb_bank_dir``) holds the
+144-d pooled person features of a trained ``linear_slowfast_tiny.py`` model (same feature
+width), written with
 ``ava_plugins.structures.extract_bank``; the window is the real one (61 s, 5 persons/s).
 Ablations: ``three_branch_slowfast_tiny_{no_global,no_lfb,no_focal,sum_fusion}.py``.
 """

@@ -1,4 +1,5 @@
-"""A CPU-sized, deterministic copy of configs/linear_slowfast_r50.py for tool tests (tests/conftest.py:tiny_ava).
+"""A CPU-sized, deterministic copy of configs/linear_slowfast_r50.py for tool tests
+(data: tests/conftest.py:tiny_ava).
 
 The tests point the data paths at the generated data with --cfg-options.
 """
