@@ -1,7 +1,7 @@
 """Tests of AVA test-time augmentation (ava_plugins.models.tta).
 
 Flip/resize of the RoIs by mmaction2's own transforms maps back exactly; one view equals no
-TTA (linear and ACAR relation heads, two clips per batch); several views equal an independent
+TTA (linear, ACAR relation and three-branch heads, two clips per batch); several views equal an independent
 merge of per-view forward passes (logits averaged then the head's activation, mean or summed
 probabilities); the TTA configs inherit their base; a misconfigured pipeline is refused; and
 tools/test.py runs a TTA config end to end with a checkpoint of the plain model.
@@ -262,3 +262,60 @@ def test_test_tool_runs_tta_config(tiny_ava, tmp_path):
         np.testing.assert_allclose(np.asarray(got['pred_instances']['bboxes']),
                                    exp.pred_instances.bboxes.numpy(),
                                    atol=1e-6)
+
+
+THREE_BRANCH_TINY = osp.join(REPO, 'configs', 'synthetic', 'three_branch_slowfast_tiny.py')
+
+
+@pytest.fixture(scope='module')
+def lfb_bank(tiny_ava, tmp_path_factory):
+    """A 144-d long-term bank (the tiny three-branch width) for the fixture's two videos."""
+    from ava_plugins.structures import extract_bank
+    rng = np.random.default_rng(0)
+
+    def compute(video):
+        ts = np.repeat(np.arange(895, 910), 2)
+        return ts, rng.standard_normal((len(ts), 144)).astype(np.float32), None
+
+    root = tmp_path_factory.mktemp('tta_lfb') / 'bank'
+    extract_bank(str(root), ['0f39OWEqJ24', '_-Z6wFjXtGQ'], compute, rank=0, world_size=1,
+                 progress=False)
+    return str(root)
+
+
+def test_three_branch_one_view_and_flip_views(tiny_ava, lfb_bank):
+    """The three-branch head (long-term bank read per clip) under TTA: one view equals no TTA,
+    and with flip the merged logits equal the mean of the two single-view runs' logits."""
+    model = build(THREE_BRANCH_TINY, num_classes=81, class_ids=list(range(1, 81)),
+                  pose_id_range=(1, 14))
+    lfb = dict(type='LoadLFBWindow', bank_dir=lfb_bank, half_width=4, max_items=2)
+    keys = ('lfb_feat', 'lfb_mask')
+    meta = ('img_shape', 'img_key', 'video_id', 'timestamp', 'flip', 'flip_direction',
+            'crop_quadruple', 'scale_factor')
+
+    def pipeline(flips):
+        views = [dict(type='Flip', flip_ratio=float(f)) for f in flips]
+        return [*HEAD, lfb, dict(type='TestTimeAug', transforms=[
+            [dict(type='Resize', scale=(48, 48), keep_ratio=False)], views,
+            [dict(type='FormatShape', input_format='NCTHW', collapse=True)],
+            [dict(type='PackActionInputs', algorithm_keys=keys, meta_keys=meta)]])]
+
+    plain = dataset(tiny_ava, [*HEAD, lfb, dict(type='Resize', scale=(48, 48), keep_ratio=False),
+                               dict(type='FormatShape', input_format='NCTHW', collapse=True),
+                               dict(type='PackActionInputs', algorithm_keys=keys)])
+    with torch.no_grad():
+        ref = plain_outputs(model, plain, [0, 1])
+        one = AVATTAModel(module=model).test_step(
+            pseudo_collate([dataset(tiny_ava, pipeline([0]))[i] for i in (0, 1)]))
+        for got, exp in zip(one, ref):
+            assert len(exp.pred_instances.bboxes) > 0
+            torch.testing.assert_close(got.pred_instances.scores, exp.pred_instances.scores,
+                                       rtol=0, atol=0)
+        both = AVATTAModel(module=model, merge='mean').test_step(
+            pseudo_collate([dataset(tiny_ava, pipeline([0, 1]))[0]]))[0]
+        flipped = AVATTAModel(module=model).test_step(
+            pseudo_collate([dataset(tiny_ava, pipeline([1]))[0]]))[0]
+    torch.testing.assert_close(both.pred_instances.bboxes, ref[0].pred_instances.bboxes)
+    torch.testing.assert_close(both.pred_instances.scores,
+                               (ref[0].pred_instances.scores + flipped.pred_instances.scores) / 2)
+    assert not torch.allclose(flipped.pred_instances.scores, ref[0].pred_instances.scores)
