@@ -3,8 +3,8 @@
 Flip/resize of the RoIs by mmaction2's own transforms maps back exactly; one view equals no
 TTA (linear, ACAR relation and three-branch heads, two clips per batch); several views equal an
 independent merge of per-view forward passes (logits averaged then the head's activation, mean
-or summed probabilities); the TTA configs inherit their base; a misconfigured pipeline is refused; and
-tools/test.py runs a TTA config end to end with a checkpoint of the plain model.
+or summed probabilities); the TTA configs inherit their base; a misconfigured pipeline is
+refused; and tools/test.py runs a TTA config end to end with a checkpoint of the plain model.
 """
 import os.path as osp
 import importlib.util
