@@ -116,3 +116,32 @@ def test_dist_train_two_cpu_processes(tiny_ava, repo_root, tmp_path):
     assert "'backend': 'gloo'" in log
     ckpt = torch.load(tmp_path / 'iter_4.pth', map_location='cpu')
     assert ckpt['meta']['iter'] == 4
+
+
+def test_dist_test_two_processes_equals_one(trained, tiny_ava, repo_root, tmp_path):
+    """tools/dist_test.sh with 2 gloo processes gathers each keyframe once (3 keyframes: the
+    sampler pads rank 1) and gives the single-process predictions and mAP."""
+    work, _ = trained
+    ckpt = str(work / 'iter_4.pth')
+    one, two = tmp_path / 'one.pkl', tmp_path / 'two.pkl'
+    log1 = run([sys.executable, 'tools/test.py', CONFIG, ckpt, '--work-dir', str(tmp_path / 'a'),
+                '--dump', str(one), '--cfg-options', *data_options(tiny_ava)], repo_root)
+    log2 = run(['bash', 'tools/dist_test.sh', CONFIG, ckpt, '2', '--work-dir',
+                str(tmp_path / 'b'), '--dump', str(two), '--cfg-options',
+                *data_options(tiny_ava)], repo_root)
+    with open(one, 'rb') as f:
+        preds1 = pickle.load(f)
+    with open(two, 'rb') as f:
+        preds2 = pickle.load(f)
+    assert len(preds1) == len(preds2) == 3
+    key = lambda p: (p['video_id'], int(p['timestamp']))  # noqa: E731
+    assert sorted(map(key, preds1)) == sorted(map(key, preds2))
+    for a, b in zip(sorted(preds1, key=key), sorted(preds2, key=key)):
+        torch.testing.assert_close(torch.as_tensor(a['pred_instances']['scores']),
+                                   torch.as_tensor(b['pred_instances']['scores']))
+
+    def overall(log):
+        return [line.split('mAP/overall: ')[1].split()[0] for line in log.splitlines()
+                if 'mAP/overall: ' in line][-1]
+
+    assert overall(log1) == overall(log2)
