@@ -145,3 +145,19 @@ def test_dist_test_two_processes_equals_one(trained, tiny_ava, repo_root, tmp_pa
                 if 'mAP/overall: ' in line][-1]
 
     assert overall(log1) == overall(log2)
+
+
+def test_fixed_seed_training_is_deterministic(trained, tiny_ava, repo_root, tmp_path):
+    """Training and evaluating twice with the same seed on CPU: same weights, same mAP."""
+    work, log = trained
+    again = run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', str(tmp_path), '--seed',
+                 '0', '--deterministic', '--cfg-options', *data_options(tiny_ava)], repo_root)
+    first, second = state_dict(work / 'iter_4.pth'), state_dict(tmp_path / 'iter_4.pth')
+    for k in first:
+        assert torch.equal(first[k], second[k]), k
+
+    def maps(text):
+        return [line.split('mAP/overall: ')[1].split()[0] for line in text.splitlines()
+                if 'mAP/overall: ' in line]
+
+    assert maps(log) and maps(log) == maps(again)
