@@ -37,6 +37,12 @@ def run(cmd, repo_root, timeout=600):
     return out.stdout + out.stderr
 
 
+def logged_maps(log) -> list:
+    """The ``mAP/overall`` values a tool's log reports, in order (as printed)."""
+    return [line.split('mAP/overall: ')[1].split()[0] for line in log.splitlines()
+            if 'mAP/overall: ' in line]
+
+
 def state_dict(path):
     return torch.load(path, map_location='cpu')['state_dict']
 
@@ -139,12 +145,7 @@ def test_dist_test_two_processes_equals_one(trained, tiny_ava, repo_root, tmp_pa
     for a, b in zip(sorted(preds1, key=key), sorted(preds2, key=key)):
         torch.testing.assert_close(torch.as_tensor(a['pred_instances']['scores']),
                                    torch.as_tensor(b['pred_instances']['scores']))
-
-    def overall(log):
-        return [line.split('mAP/overall: ')[1].split()[0] for line in log.splitlines()
-                if 'mAP/overall: ' in line][-1]
-
-    assert overall(log1) == overall(log2)
+    assert logged_maps(log1) and logged_maps(log1)[-1] == logged_maps(log2)[-1]
 
 
 def test_fixed_seed_training_is_deterministic(trained, tiny_ava, repo_root, tmp_path):
@@ -155,9 +156,4 @@ def test_fixed_seed_training_is_deterministic(trained, tiny_ava, repo_root, tmp_
     first, second = state_dict(work / 'iter_4.pth'), state_dict(tmp_path / 'iter_4.pth')
     for k in first:
         assert torch.equal(first[k], second[k]), k
-
-    def maps(text):
-        return [line.split('mAP/overall: ')[1].split()[0] for line in text.splitlines()
-                if 'mAP/overall: ' in line]
-
-    assert maps(log) and maps(log) == maps(again)
+    assert logged_maps(log) and logged_maps(log) == logged_maps(again)
