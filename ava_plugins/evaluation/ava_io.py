@@ -15,6 +15,8 @@ Boxes are normalised to [0, 1]. Rules applied here:
   (``AVATable.num_clipped``); further outside raises; a ground-truth box with
   x2 <= x1 or y2 <= y1 raises (detections with such boxes are dropped later, counted, as the
   official evaluator drops them);
+* ground-truth rows repeating an earlier row exactly are kept, as the official evaluator keeps
+  them, and counted in a warning (each is a ground truth no detection can match);
 * timestamps are integers and form the keyframe key ``(video_id, int(timestamp))`` as the
   official ``make_image_key`` does (``0902`` and ``902`` are the same keyframe).
 """
@@ -22,6 +24,7 @@ import csv
 import os
 import os.path as osp
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -54,6 +57,7 @@ class AVATable:
             orders a keyframe's ground truth by it, which decides ties of the IoU argmax).
         source: the file the rows came from, or ``'<memory>'``.
         num_clipped: rows whose coordinates were clipped into [0, 1].
+        num_columns: columns of the file (7 or 8), 0 for a table built in memory.
     """
     video_names: np.ndarray
     video_codes: np.ndarray
@@ -63,6 +67,7 @@ class AVATable:
     scores: np.ndarray
     source: str = '<memory>'
     num_clipped: int = 0
+    num_columns: int = 0
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -207,9 +212,30 @@ def read_ava_csv(path: PathLike, is_gt: bool) -> AVATable:
         boxes=values[1:5].T,
         labels=values[5].astype(np.int64),
         scores=(values[6] if width == 8 else np.ones(n)),
-        source=path)
+        source=path,
+        num_columns=width)
     _check_boxes(table, is_gt)
+    if is_gt:
+        _warn_duplicates(table)
     return table
+
+
+def _warn_duplicates(table: AVATable) -> None:
+    """Counts ground-truth rows equal to an earlier row (keyframe, box, action, person id) in
+    an ``AVAEvalWarning``: the official protocol keeps each as a box of its own, which no
+    detection can match twice, so every duplicate is a missed ground truth."""
+    from .frame_ap import AVAEvalWarning  # frame_ap imports this module
+    rows = np.column_stack([table.video_codes, table.timestamps, table.boxes + 0.0,
+                            table.labels, table.scores]).astype(np.float64)
+    keys = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.itemsize * rows.shape[1])))
+    _, first = np.unique(keys.ravel(), return_index=True)
+    if len(first) < len(table):
+        dup = np.ones(len(table), dtype=bool)
+        dup[first] = False
+        warnings.warn(f'{table.where(int(np.argmax(dup)))}: {len(table) - len(first)} '
+                      'ground-truth rows repeat an earlier row (same keyframe, box, action and '
+                      'person id); as in the official evaluator each counts as a box of its own, '
+                      'which no detection can match twice', AVAEvalWarning, stacklevel=3)
 
 
 def _check_boxes(table: AVATable, is_gt: bool):
