@@ -10,9 +10,12 @@ ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §1-2.1 and the offi
 * head: ``ACARHead`` (depth 2, 3x3 HR2O_NL) + ``PoseSoftmaxBBoxHeadAVA`` (pose softmax over AVA
   ids 1-14, no classifier bias, no dropout), on the 60 evaluated classes;
 * data: GT boxes plus detections with score >= 0.9 for training, >= 0.7 for testing; short side
-  256, no random crop, horizontal flip; clips of different shape are zero-padded at the
-  bottom/right to the largest of the batch (mmengine's ``stack_batch``, as the official
-  ``batch_pad``), and ``ACARHead`` crops each clip's context to its unpadded area;
+  256, no random crop; training: box jitter up to 7.5% of the box size (``RandomBoxJitter``),
+  horizontal flip, frames zero-padded at the bottom/right to a square (``PadToSquare``, §2.1
+  "zero pad the longer side to the same size"); testing: short side 256, fully convolutional
+  (§2.1 "Inference"); clips of different shape in a batch are zero-padded to the largest
+  (mmengine's ``stack_batch``, as the official ``batch_pad``), and ``ACARHead`` crops each
+  clip's context to its unpadded area (``img_shape``, ``pad_shape``);
 * schedule: SGD, Nesterov momentum 0.9, weight decay 1e-7, base lr 0.064 for 32 clips
   (8 GPUs x 4), linear warm-up from lr / 8 over the first epoch, x0.1 at epochs 5.6 and 5.8 of 6.
 
@@ -72,7 +75,9 @@ train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=32, frame_interval=2),
     dict(type='RawFrameDecode', io_backend='disk'),
     dict(type='Resize', scale=(-1, 256)),
+    dict(type='RandomBoxJitter', ratio=0.075),
     dict(type='Flip', flip_ratio=0.5),
+    dict(type='PadToSquare'),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     dict(type='PackActionInputs', meta_keys=meta_keys)
 ]

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from torchvision.ops import roi_align
@@ -101,3 +101,64 @@ def test_two_processes_write_the_same_bank(checkpoint, tiny_ava, repo_root, tmp_
         for t in np.unique(one.timestamps(video)):
             for a, b in zip(one.read_items(video, t), two.read_items(video, t)):
                 np.testing.assert_array_equal(a, b)
+
+
+ACAR_TINY = 'configs/synthetic/acar_slowfast_tiny.py'
+
+
+def acar_options(d) -> list:
+    """The synthetic tiny ACAR config on tiny_ava: its 32 px frames resized to 80 px (5x5
+    context cells), AVA's label ids, no excluded timestamps."""
+    opts = []
+    for split in ('train', 'val', 'test'):
+        ds = f'{split}_dataloader.dataset'
+        opts += [f'{ds}.ann_file={d["ann_file"]}', f'{ds}.label_file={d["label_file"]}',
+                 f'{ds}.proposal_file={d["proposal_file"]}', f'{ds}.exclude_file=None',
+                 f'{ds}.data_prefix.img={d["frames"]}', f'{ds}.num_classes=81']
+    return opts
+
+
+def test_acar_bank_holds_the_first_order_maps(tiny_ava, repo_root, tmp_path):
+    """``--feature acar`` through the tool: one unpooled 64 x 3 x 3 map per kept proposal,
+    equal to BANK_FEATURES['acar'] (tested against ACARHead's own maps in test_acfb.py) on
+    the same clip; a larger canvas pads the maps with zeros."""
+    from mmaction.registry import DATASETS
+    from mmdet.registry import MODELS
+    from mmengine.runner import load_checkpoint
+
+    from ava_plugins.engine.bank_features import BANK_FEATURES
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(os.path.join(repo_root, ACAR_TINY))
+    opts = acar_options(tiny_ava) + ['model.roi_head.shared_head.downsample=none']
+    cfg.merge_from_dict({k: DictAction._parse_iterable(v)
+                         for k, v in (o.split('=', 1) for o in opts)})
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    ckpt = tmp_path / 'acar.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+
+    log = extract(repo_root, [ACAR_TINY, str(ckpt), '--out', str(tmp_path / 'bank'), '--feature',
+                              'acar', '--max-per-second', '2', '--cfg-options', *opts])
+    assert 'computed 2 videos, skipped 0' in log
+    bank = FeatureBank(str(tmp_path / 'bank'))
+    assert bank.item_shape == (64, 3, 3) and bank.dtype == np.float16
+    feats, boxes, scores = bank.read_items('_-Z6wFjXtGQ', 902)
+    assert feats.shape == (2, 64, 3, 3)
+    np.testing.assert_allclose(scores, [0.996238, 0.994488], rtol=1e-6)
+
+    load_checkpoint(model, str(ckpt), map_location='cpu')
+    model.eval()
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    idx = [i for i in range(len(dataset))
+           if dataset.get_data_info(i)['img_key'] == '_-Z6wFjXtGQ,0902'][0]
+    with torch.no_grad():
+        data = model.data_preprocessor(pseudo_collate([dataset[idx]]), False)
+        ref = BANK_FEATURES['acar'](model, data)
+    assert ref.abs().sum() > 0
+    np.testing.assert_allclose(feats.astype(np.float32), ref[[1, 0]].numpy(), rtol=2e-3,
+                               atol=2e-3)
+
+    wide = BANK_FEATURES['acar'](model, data, canvas=(4, 5))  # what --canvas 4 5 stores
+    assert wide.shape == (2, 64, 4, 5)
+    torch.testing.assert_close(wide[:, :, :3, :3], ref, rtol=0, atol=0)
+    assert (wide[:, :, 3:] == 0).all() and (wide[:, :, :, 3:] == 0).all()

@@ -1,7 +1,7 @@
 """Write a feature bank from a trained detector: one shard per video, resumable, distributed.
 
     python tools/extract_bank.py CONFIG CKPT --out BANK_DIR [--split train|val]
-        [--feature roi] [--max-per-second 5] [--cfg-options ...]
+        [--feature roi|acar|res4] [--canvas H W] [--max-per-second 5] [--cfg-options ...]
     tools/dist_extract_bank.sh CONFIG CKPT GPUS --out BANK_DIR ...
 
 For every keyframe of every video of the split (the config's dataloader of that split, with
@@ -10,8 +10,13 @@ the test pipeline), the detector runs on the keyframe's clip and the ``--feature
 ``--max-per-second`` highest-scoring proposals are kept and stored with their boxes and scores
 (:mod:`ava_plugins.structures.feature_bank`, fp16). Videos are split across ranks; a finished
 shard is never recomputed, so an interrupted run continues where it stopped.
+
+``--feature acar`` writes ACAR-Net's Actor-Context Feature Bank (first-order maps, one
+``d x H x W`` map per proposal on a fixed canvas; ``--canvas H W`` sets it, see
+:func:`ava_plugins.engine.bank_features.acar_first_order_maps`).
 """
 import argparse
+import functools
 import os
 from collections import defaultdict
 
@@ -36,6 +41,9 @@ def parse_args(argv=None):
     parser.add_argument('--out', required=True, help='bank directory')
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='val')
     parser.add_argument('--feature', choices=sorted(BANK_FEATURES), default='roi')
+    parser.add_argument('--canvas', type=int, nargs=2, metavar=('H', 'W'),
+                        help='--feature acar: map canvas of every item (default: the map size '
+                        'of the padded input)')
     parser.add_argument('--max-per-second', type=int, default=5,
                         help='proposals kept per keyframe, highest score first')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -59,9 +67,13 @@ def build_split_dataset(cfg: Config, split: str):
     return DATASETS.build(ds_cfg)
 
 
-def make_compute_fn(model, dataset, feature: str, max_per_second: int, device):
+def make_compute_fn(model, dataset, feature: str, max_per_second: int, device, canvas=None):
     """``video_id -> (timestamps, features, boxes x1,y1,x2,y2,score)`` for extract_bank."""
     feature_fn = BANK_FEATURES[feature]
+    if canvas is not None:
+        if feature != 'acar':
+            raise ValueError(f'--canvas applies to --feature acar, not {feature!r}')
+        feature_fn = functools.partial(feature_fn, canvas=tuple(canvas))
     by_video = defaultdict(list)
     for i in range(len(dataset)):
         by_video[dataset.get_data_info(i)['video_id']].append(i)
@@ -107,7 +119,8 @@ def main(argv=None):
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.to(device).eval()
     dataset = build_split_dataset(cfg, args.split)
-    videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second, device)
+    videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second, device,
+                                      args.canvas)
     result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size)
     print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '
           f'{len(result["skipped"])} finished ones -> {args.out}')

@@ -4,10 +4,12 @@ Each function maps ``(model, data)`` (a detector and the output of its data prep
 one keyframe clip) to ``(N, *item_shape)`` features, one per proposal of that clip, in the
 proposals' order. :data:`BANK_FEATURES` names them for ``tools/extract_bank.py --feature``.
 """
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 from mmdet.structures.bbox import bbox2roi
+
+from ..models.roi_heads.shared_heads.acar_head import ACARHead, clip_geometry
 
 
 def pooled_roi_features(model, data: dict) -> torch.Tensor:
@@ -23,4 +25,70 @@ def pooled_roi_features(model, data: dict) -> torch.Tensor:
     return roi_feats.mean(dim=2).amax(dim=(2, 3))
 
 
-BANK_FEATURES: Dict[str, Callable] = dict(roi=pooled_roi_features)
+def acar_first_order_maps(model, data: dict,
+                          canvas: Optional[Sequence[int]] = None) -> torch.Tensor:
+    """First-order actor-context maps of a trained ACAR-Net: the items of the ACFB.
+
+    ACAR-Net report (``../shared/papers/002_38beda5796027c6c.txt``), §1.3: the bank holds "the
+    intermediate first-order relation maps" of every actor, i.e. the input of the HR2O_NL
+    blocks (``ACARHead.first_order``: conv1 + ReLU, conv2 + ReLU, then the head's
+    ``downsample``; extract with ``model.roi_head.shared_head.downsample=none`` for the report's
+    ACFB head, which applies no max pool).
+
+    A bank has one item shape, while a map covers only its clip's unpadded area (the head crops
+    the context to it). Each map is therefore placed at the top-left of a fixed canvas, zero
+    elsewhere: ``canvas`` ``(H, W)``, or by default the map size of the clip's whole padded
+    input. With the recipe's ``PadToSquare(size=S)`` every clip of a dataset has the same padded
+    input and the default canvas is the same for all; otherwise pass a canvas at least as large
+    as every clip's map (``tools/extract_bank.py --canvas H W``).
+
+    Returns:
+        Tensor: ``(N, d, H, W)``.
+    """
+    head = model.roi_head.shared_head
+    if not isinstance(head, ACARHead):
+        raise ValueError(f'--feature acar needs a model with an ACARHead shared head, got '
+                         f'{type(head).__name__}')
+    samples = data['data_samples']
+    feats = model.extract_feat(data['inputs'])
+    rois = bbox2roi([s.proposals.bboxes for s in samples])
+    _, global_feat = model.roi_head.bbox_roi_extractor(feats, rois)
+    context = head.context(global_feat)
+    valid_hw, box_scale = clip_geometry([s.metainfo for s in samples], tuple(context.shape[-2:]))
+    full = head.map_size(torch.tensor(context.shape[-2:]))
+    canvas_h, canvas_w = (int(v) for v in (full if canvas is None else canvas))
+    out = context.new_zeros(len(rois), head.hidden_channels, canvas_h, canvas_w)
+    if len(rois):
+        actors = head.actor_features(context, rois, box_scale)
+        maps, _ = head.first_order(context, actors, rois[:, 0].long(), valid_hw)
+        h, w = maps.shape[-2:]
+        if h > canvas_h or w > canvas_w:
+            raise ValueError(f'first-order maps of {h}x{w} do not fit the bank canvas '
+                             f'{canvas_h}x{canvas_w}; pass a larger --canvas')
+        out[:, :, :h, :w] = maps
+    return out
+
+
+def res4_volumes(model, data: dict) -> torch.Tensor:
+    """The keyframe clip's packed SlowFast res4 volume, for the multi-second model's cache.
+
+    ByteDance AI Lab, AVA 2019 (``../shared/papers/000_7f1d7f60cfaefbd5.txt``, Sec. 1.2: "we
+    precompute res4 feature volumes off-the-shelf"): both pathways' res4 outputs packed into one
+    ``(C_s * T_s + C_f * T_f, h, w)`` volume (``ava_plugins.models.roi_heads.slowfast_res4``).
+    One item per keyframe, not per proposal: the volume is returned for every proposal as a
+    broadcast view ``(N, P, h, w)`` (no copy); extract with ``--max-per-second 1`` so the
+    bank keeps exactly one item per keyframe (``res4_volumes.per_keyframe``).
+    """
+    from ..models.roi_heads.slowfast_res4 import pack_res4, slowfast_res4
+    if data['inputs'].shape[0] != 1:
+        raise ValueError(f'res4_volumes takes one clip at a time, got a batch of '
+                         f'{data["inputs"].shape[0]}')
+    packed = pack_res4(*slowfast_res4(model.backbone, data['inputs']))
+    num = len(data['data_samples'][0].proposals)
+    return packed.expand(num, *packed.shape[1:])
+
+
+res4_volumes.per_keyframe = True
+
+BANK_FEATURES: Dict[str, Callable] = dict(
+    roi=pooled_roi_features, acar=acar_first_order_maps, res4=res4_volumes)

@@ -207,17 +207,22 @@ class ACARHead(nn.Module):
         maps = F.relu(ctx_term[clip_ids] + act_term[:, :, None, None])
         maps = F.relu(self.conv2(maps))
 
-        sizes = [valid_hw - 2]
         uniform = bool((valid_hw == valid_hw[0]).all())
         if not uniform:  # zero outside valid so that max pooling ignores it (maps >= 0)
-            maps = maps * self._mask(sizes[-1], maps.shape[-2:], maps)
-        if isinstance(self.downsample, nn.MaxPool2d):
-            sizes.append(torch.div(sizes[-1] + 1, 2, rounding_mode='floor'))
+            maps = maps * self._mask(valid_hw - 2, maps.shape[-2:], maps)
         maps = self.downsample(maps)
         if uniform:
             return maps, None
-        valid = self._mask(sizes[-1], maps.shape[-2:], maps)
+        valid = self._mask(self.map_size(valid_hw), maps.shape[-2:], maps)
         return maps * valid, valid
+
+    def map_size(self, hw: Tensor) -> Tensor:
+        """Size of the first-order maps of a context of size ``hw`` (long ``(..., 2)``):
+        ``hw - 2`` after conv2, then ``ceil(/ 2)`` after the max pool."""
+        hw = hw - 2
+        if isinstance(self.downsample, nn.MaxPool2d):
+            hw = torch.div(hw + 1, 2, rounding_mode='floor')
+        return hw
 
     @staticmethod
     def _mask(valid_hw: Tensor, canvas_hw, like: Tensor) -> Tensor:
@@ -229,13 +234,27 @@ class ACARHead(nn.Module):
         mask = (ys[None, :, None] < vh[:, None, None]) & (xs[None, None, :] < vw[:, None, None])
         return mask[:, None].to(like.dtype)
 
-    def high_order(self, maps: Tensor, clip_ids: Tensor, valid: Optional[Tensor]) -> Tensor:
-        """HR2O_NL blocks and global average pooling: ``(n, d, H', W')`` -> ``(n, d)``."""
+    def high_order(self,
+                   maps: Tensor,
+                   clip_ids: Tensor,
+                   valid: Optional[Tensor],
+                   memory: Optional[Tensor] = None,
+                   memory_clip_ids: Optional[Tensor] = None) -> Tensor:
+        """HR2O_NL blocks and global average pooling: ``(n, d, H', W')`` -> ``(n, d)``.
+
+        With ``memory`` ``(m, d, H', W')`` (and its ``memory_clip_ids``) the blocks attend to
+        those maps of the same clip instead of the clip's actors (ACFB)."""
         for block in self.hr2o:
-            maps = block(maps, clip_ids, valid)
+            maps = block(maps, clip_ids, valid, memory, memory_clip_ids)
         if valid is None:
             return maps.mean(dim=(2, 3))
         return maps.sum(dim=(2, 3)) / valid.sum(dim=(2, 3))
+
+    def relate(self, maps: Tensor, clip_ids: Tensor, valid: Optional[Tensor],
+               valid_hw: Tensor, img_metas: Sequence[dict]) -> Tensor:
+        """Relation reasoning on the first-order maps, ``(n, d, H', W')`` -> ``(n, d)``: the
+        HR2O_NL blocks among the actors of each clip (subclasses attend elsewhere)."""
+        return self.high_order(maps, clip_ids, valid)
 
     # ---------------------------------------------------------------- forward
     def forward(self,
@@ -276,6 +295,6 @@ class ACARHead(nn.Module):
         else:
             clip_ids = rois[:, 0].long()
             maps, valid = self.first_order(context, actors, clip_ids, valid_hw)
-            high = self.high_order(maps, clip_ids, valid)
+            high = self.relate(maps, clip_ids, valid, valid_hw, img_metas)
         out = torch.cat([F.relu(self.fc1(actors)), high], dim=1)
         return out[:, :, None, None, None]

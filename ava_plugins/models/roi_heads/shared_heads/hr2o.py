@@ -15,6 +15,11 @@ block once per clip; here all actors of a mini-batch go through the convolutions
 the attention is a block-diagonal (same-clip) masked softmax, so the result equals the
 per-clip computation for any number of clips and of actors per clip.
 
+The same block serves the Actor-Context Feature Bank head (report §1.3, "replace the
+self-attention mechanism with an attention between current and long-term actor-context
+relations"): given ``memory`` maps, q comes from the actors and k, v from the memory maps of the
+same clip; a clip with no memory map gets a zero attention output (an empty sum).
+
 When clips of one batch have context maps of different valid sizes (different zero padding),
 the maps share one canvas and ``valid`` marks each actor's valid area: inputs are zero outside
 it (what the per-clip 3x3 convolutions see as padding), the GroupNorm statistics are taken over
@@ -28,28 +33,40 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def same_clip_attention(query: Tensor, key: Tensor, value: Tensor, clip_ids: Tensor,
-                        scale: float) -> Tensor:
-    """Location-wise attention restricted to actors of the same clip.
+def same_clip_attention(query: Tensor,
+                        key: Tensor,
+                        value: Tensor,
+                        clip_ids: Tensor,
+                        scale: float,
+                        key_clip_ids: Optional[Tensor] = None) -> Tensor:
+    """Location-wise attention restricted to actors (or bank items) of the same clip.
 
     Args:
-        query, key, value: ``(n, C, H, W)`` per-actor maps.
-        clip_ids: ``(n,)`` clip index of each actor.
+        query: ``(n, C, H, W)`` per-actor maps.
+        key, value: ``(m, C, H, W)`` maps attended to (``m = n`` for self-attention).
+        clip_ids: ``(n,)`` clip index of each query.
         scale: multiplier of the dot products (``1 / sqrt(d)``).
+        key_clip_ids: ``(m,)`` clip index of each key; None: the keys are the queries'
+            actors (``clip_ids``).
 
     Returns:
         Tensor: ``(n, C, H, W)``, ``out_i = sum_j softmax_j(<q_i, k_j> * scale) v_j`` over
-        the actors ``j`` with ``clip_ids[j] == clip_ids[i]``, at every location.
+        the keys ``j`` of the same clip as ``i``, at every location; zero for a query whose
+        clip has no key (an empty sum).
     """
     n, c, h, w = query.shape
+    if key_clip_ids is None:
+        key_clip_ids = clip_ids
     # location-major contiguous copies: bmm on strided views is about 2x slower on CPU
     q = query.flatten(2).permute(2, 0, 1).contiguous()  # (HW, n, C)
-    k = key.flatten(2).permute(2, 0, 1).contiguous()  # (HW, n, C)
-    v = value.flatten(2).permute(2, 0, 1).contiguous()  # (HW, n, C)
-    logits = torch.bmm(q, k.transpose(1, 2)) * scale  # (HW, n, n)
-    other_clip = clip_ids[:, None] != clip_ids[None, :]
+    k = key.flatten(2).permute(2, 0, 1).contiguous()  # (HW, m, C)
+    v = value.flatten(2).permute(2, 0, 1).contiguous()  # (HW, m, C)
+    logits = torch.bmm(q, k.transpose(1, 2)) * scale  # (HW, n, m)
+    other_clip = clip_ids[:, None] != key_clip_ids[None, :]
     logits = logits.masked_fill(other_clip, float('-inf'))
     att = logits.softmax(dim=2)
+    if key_clip_ids is not clip_ids:  # queries without any key: softmax of -inf rows is NaN
+        att = att.masked_fill(other_clip.all(dim=1)[:, None], 0.)
     return torch.bmm(att, v).permute(1, 2, 0).reshape(n, c, h, w)
 
 
@@ -99,8 +116,13 @@ class HR2ONL(nn.Module):
         self.norm = nn.GroupNorm(1, channels, affine=True)
         self.dp = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, clip_ids: Tensor, valid: Optional[Tensor] = None) -> Tensor:
-        """Relate the actors of each clip.
+    def forward(self,
+                x: Tensor,
+                clip_ids: Tensor,
+                valid: Optional[Tensor] = None,
+                memory: Optional[Tensor] = None,
+                memory_clip_ids: Optional[Tensor] = None) -> Tensor:
+        """Relate the actors of each clip to each other, or to the clip's memory.
 
         Args:
             x: ``(n, d, H, W)`` first-order maps of all actors of the batch (zero outside
@@ -108,15 +130,27 @@ class HR2ONL(nn.Module):
             clip_ids: ``(n,)`` clip index of each actor.
             valid: optional ``(n, 1, H, W)`` float mask of each actor's valid area; None when
                 every map is valid everywhere.
+            memory: optional ``(m, d, H, W)`` maps giving the keys and values instead of
+                ``x`` (ACFB, report §1.3: current actors attend to the bank), zero outside
+                their clip's valid area.
+            memory_clip_ids: ``(m,)`` clip index of each memory map (with ``memory``).
 
         Returns:
             Tensor: ``(n, d, H, W)``.
         """
-        # q, k and v in one convolution (same input, same padding): one pass instead of three
-        qkv = F.conv2d(x, torch.cat([self.conv_q.weight, self.conv_k.weight, self.conv_v.weight]),
-                       padding=self.conv_q.padding)
-        rel = same_clip_attention(*qkv.split(self.channels, dim=1), clip_ids,
-                                  self.channels**-0.5)
+        if memory is None:
+            # q, k and v in one convolution (same input, same padding): one pass, not three
+            qkv = F.conv2d(x, torch.cat([self.conv_q.weight, self.conv_k.weight,
+                                         self.conv_v.weight]), padding=self.conv_q.padding)
+            rel = same_clip_attention(*qkv.split(self.channels, dim=1), clip_ids,
+                                      self.channels**-0.5)
+        else:
+            if memory_clip_ids is None or len(memory_clip_ids) != len(memory):
+                raise ValueError('HR2ONL: memory needs memory_clip_ids, one per memory map')
+            kv = F.conv2d(memory, torch.cat([self.conv_k.weight, self.conv_v.weight]),
+                          padding=self.conv_k.padding)
+            rel = same_clip_attention(self.conv_q(x), *kv.split(self.channels, dim=1),
+                                      clip_ids, self.channels**-0.5, memory_clip_ids)
         if valid is None:
             rel = self.norm(rel)
         else:

@@ -1,0 +1,87 @@
+"""ACFB (``configs/acfb_slowfast_r101.py``) shrunk to train on CPU in minutes on the synthetic
+AVA dataset, as ``acar_slowfast_tiny.py`` shrinks ACAR.
+
+Changed, and only these: the tiny SlowFast, widths, classes, data and schedule of
+``acar_slowfast_tiny.py``; the synthetic pipelines (8 frames, 80 px) with the bank window; the
+bank comes from a trained ``acar_slowfast_tiny.py`` (every synthetic clip has the same size, so
+the default canvas is the same for all)::
+
+    python tools/train.py configs/synthetic/acar_slowfast_tiny.py --work-dir work_dirs/acar_tiny
+    for split in train val; do python tools/extract_bank.py \\
+        configs/synthetic/acar_slowfast_tiny.py work_dirs/acar_tiny/epoch_16.pth --feature acar \\
+        --out data/synthetic_ava/acfb --split $split \\
+        --cfg-options model.roi_head.shared_head.downsample=none; done
+    python tools/train.py configs/synthetic/acfb_slowfast_tiny.py --cfg-options \\
+        load_from=work_dirs/acar_tiny/epoch_16.pth
+
+Synthetic videos last 40 s, so the +-10 s window of the real config is kept.
+"""
+_base_ = ['../acfb_slowfast_r101.py', '_base_/synthetic_ava.py']
+
+slow_channels = 32  # the fast pathway has slow_channels / channel_ratio (8)
+context_channels = slow_channels * 8 + slow_channels // 8 * 8
+hidden_channels = 64
+
+model = dict(
+    init_cfg=None,
+    backbone=dict(
+        slow_pathway=dict(depth=18, base_channels=slow_channels),
+        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    roi_head=dict(
+        shared_head=dict(
+            in_channels=context_channels, reduce_channels=2 * hidden_channels,
+            hidden_channels=hidden_channels, mlp_1x1=False),  # as acar_slowfast_tiny.py
+        bbox_head=dict(
+            in_channels=2 * hidden_channels,
+            num_classes=_base_.synthetic_num_classes,
+            class_ids=None,
+            pose_id_range=(1, 4))))
+
+acfb_window = dict(
+    type='LoadBankWindow',
+    bank_dir='data/synthetic_ava/acfb',
+    half_width=10,
+    max_items=5,
+    feat_key='acfb_feat',
+    mask_key='acfb_mask',
+    item_ndim=3)
+meta_keys = ('img_shape', 'pad_shape', 'img_key', 'video_id', 'timestamp', 'flip',
+             'flip_direction', 'acfb_feat', 'acfb_mask')
+train_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=8, frame_interval=1),
+    dict(type='RawFrameDecode', io_backend='disk'),
+    dict(type='Resize', scale=(-1, 80)),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    acfb_window,
+    dict(type='PackActionInputs', meta_keys=meta_keys)
+]
+val_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=8, frame_interval=1, test_mode=True),
+    dict(type='RawFrameDecode', io_backend='disk'),
+    dict(type='Resize', scale=(-1, 80)),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    acfb_window,
+    dict(type='PackActionInputs', meta_keys=meta_keys)
+]
+
+train_dataloader = _base_.synthetic_train_dataloader
+train_dataloader['dataset'].update(
+    custom_classes=None, person_det_score_thr=0.9, pipeline=train_pipeline)
+val_dataloader = _base_.synthetic_val_dataloader
+val_dataloader['dataset'].update(
+    custom_classes=None, person_det_score_thr=0.7, pipeline=val_pipeline)
+test_dataloader = val_dataloader
+val_evaluator = dict(custom_classes=None, **_base_.synthetic_evaluator)
+test_evaluator = val_evaluator
+
+max_epochs = 16
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))
