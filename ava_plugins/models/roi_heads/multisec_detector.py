@@ -1,0 +1,34 @@
+"""Stage-2 detector of the multi-second model: cached res4 volumes in, res5 + RoI head on top.
+
+ByteDance AI Lab (``../shared/papers/000_7f1d7f60cfaefbd5.txt``, Sec. 1.2): res4 feature volumes
+are precomputed (``tools/extract_bank.py --feature res4``) and only res5 and the head are
+fine-tuned, initialised from the stage-1 model. The detector keeps the full SlowFast backbone
+(its parameter names are the stage-1 checkpoint's, so ``load_from`` the stage-1 checkpoint
+initialises res5 and the head); res1-4 are never run, so they receive no gradient (the configs
+also freeze them, ``frozen_stages=3``, so distributed training sees no unused trainable
+parameter).
+"""
+from mmdet.models.detectors import FastRCNN
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .slowfast_res4 import slowfast_res5, unpack_res4
+
+
+@MODELS.register_module()
+class MultiSecFastRCNN(FastRCNN):
+    """``FastRCNN`` whose inputs are the packed res4 volumes of ``K`` keyframe clips per sample.
+
+    Inputs ``(B, K, P, h, w)`` (``LoadTubeRes4``; packing: :mod:`.slowfast_res4`); features out
+    for the ``B * K`` clips, sample-major (clip ``k`` of sample ``b`` at ``b * K + k``), which
+    ``MultiSecRoIHead`` indexes with each proposal's tube.
+    """
+
+    def extract_feat(self, batch_inputs: Tensor) -> tuple:
+        if batch_inputs.dim() != 5:
+            raise ValueError(f'{type(self).__name__} takes packed res4 volumes (B, K, P, h, w) '
+                             f'from LoadTubeRes4, got inputs of shape {tuple(batch_inputs.shape)}')
+        x = slowfast_res5(self.backbone, *unpack_res4(batch_inputs.flatten(0, 1), self.backbone))
+        if self.with_neck:
+            x = self.neck(x)
+        return x

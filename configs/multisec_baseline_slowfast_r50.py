@@ -1,0 +1,71 @@
+"""Multi-sec stage 1, the baseline (ByteDance AI Lab, AVA challenge 2019; 24.0 frame-mAP).
+
+Report ``../shared/papers/000_7f1d7f60cfaefbd5.txt``, Sec. 1.1, on mmaction2's SlowFast R50 AVA
+v2.2 recipe (Kinetics-400 pretrained; 32 frames at temporal stride 2; res5 spatial stride 1, as
+that config already has). Changed:
+
+* RoI head: 2D RoIAlign 7x7 replicated along time (``with_temporal_pool=False``), then
+  ``MultiSecBaselineHead``: the volume averaged to 4 frames (the report's V in R^{4x256x7x7}),
+  a point-wise conv to 256 channels and a 2-layer 3D ConvNet; mmaction2's ``BBoxHeadAVA``
+  (sigmoid BCE, the report names no other loss) on its 256 channels;
+* training on detector proposals: positive if IoU > 0.5 with a ground-truth box of the keyframe
+  (mmaction2's ``MaxIoUAssignerAVA``, mmdet's ``MaxIoUAssigner`` rules with multi-hot labels;
+  mmdet counts IoU >= 0.5), 40 proposals per clip at 1:3 positive:negative (mmdet's
+  ``RandomSampler``, ``pos_fraction=0.25``; ground truths are not added as proposals);
+* frames: shorter side 300 ("due to GPU memory limit"), random horizontal flip for training.
+
+The proposals' score threshold stays mmaction2's (0.9); the report does not give one. The
+1:3 ratio is an upper bound on positives: a clip with fewer than 30 negative proposals keeps them
+all.
+"""
+_base_ = ('mmaction::detection/slowfast/'
+          'slowfast_kinetics400-pretrained-r50_8xb6-8x8x1-cosine-10e_ava22-rgb.py')
+
+custom_imports = dict(imports=['ava_plugins'], allow_failed_imports=False)
+
+feat_channels = 2304  # SlowFast R50: 2048 slow + 256 fast
+head_channels = 256
+short_side = 300
+
+model = dict(
+    roi_head=dict(
+        bbox_roi_extractor=dict(output_size=7, with_temporal_pool=False),
+        shared_head=dict(
+            type='MultiSecBaselineHead',
+            in_channels=feat_channels,
+            channels=head_channels,
+            temporal_size=4,
+            num_convs=2),
+        bbox_head=dict(in_channels=head_channels)),
+    train_cfg=dict(
+        rcnn=dict(
+            assigner=dict(
+                type='MaxIoUAssignerAVA', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5),
+            sampler=dict(
+                type='RandomSampler',
+                num=40,
+                pos_fraction=0.25,
+                neg_pos_ub=-1,
+                add_gt_as_proposals=False))))
+
+train_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=32, frame_interval=2),
+    dict(type='RawFrameDecode', io_backend='disk'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='PackActionInputs')
+]
+val_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=32, frame_interval=2, test_mode=True),
+    dict(type='RawFrameDecode', io_backend='disk'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='PackActionInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='AVAFrameMetric')
+test_evaluator = val_evaluator

@@ -1,0 +1,51 @@
+"""Multi-sec stage 2, T = 5 (``configs/multisec_t5_slowfast_r50.py``) on the synthetic AVA dataset,
+with the tiny backbone and head widths of ``multisec_baseline_slowfast_tiny.py`` (initialised
+from its checkpoint), the res4 cache of ``multisec_res4_cache_slowfast_tiny.py`` and tubes linked
+from the synthetic proposals (``tools/link_tubes.py ... --span 5``); synthetic classes and a
+short schedule. The synthetic "long-term" class (clapped 6-20 s ago) is where this model should
+gain over stage 1.
+"""
+_base_ = ['../multisec_t5_slowfast_r50.py', '_base_/synthetic_ava.py']
+
+slow_channels = 16
+feat_channels = slow_channels * 8 + slow_channels // 8 * 8
+head_channels = 32
+res4_img_shape = (80, 142)
+synthetic_span = 5
+load_from = 'work_dirs/multisec_baseline_slowfast_tiny/epoch_8.pth'
+
+model = dict(
+    backbone=dict(
+        slow_pathway=dict(depth=18, base_channels=slow_channels),
+        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    roi_head=dict(
+        shared_head=dict(in_channels=feat_channels, channels=head_channels),
+        bbox_head=dict(in_channels=head_channels, num_classes=_base_.synthetic_num_classes)))
+
+load_tubes = dict(type='LoadTubeRes4', num_clips=5, img_shape=res4_img_shape)
+train_dataloader = _base_.synthetic_train_dataloader
+train_dataloader['dataset']['pipeline'] = [
+    dict(bank_dir='data/synthetic_ava/res4_train',
+         tube_file=f'data/synthetic_ava/annotations/tubes_train_T{synthetic_span}.pkl',
+         **load_tubes), _base_.pack
+]
+val_dataloader = _base_.synthetic_val_dataloader
+val_dataloader['dataset']['pipeline'] = [
+    dict(bank_dir='data/synthetic_ava/res4_val',
+         tube_file=f'data/synthetic_ava/annotations/tubes_val_T{synthetic_span}.pkl',
+         **load_tubes), _base_.pack
+]
+test_dataloader = val_dataloader
+val_evaluator = _base_.synthetic_evaluator
+test_evaluator = val_evaluator
+
+max_epochs = 8
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))
