@@ -12,20 +12,21 @@ evaluation files and ``summary.json``.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import time
 
-import numpy as np
 import torch
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
-from ava_plugins.datasets.synthetic import capability_groups, generate_synthetic_ava
+from ava_plugins.datasets.synthetic import capability_groups
 from ava_plugins.engine import build_runner
+from ava_plugins.engine.synthetic_runs import (ensure_synthetic_data, latest_file,
+                                               point_config_at_data, prepare_run_config,
+                                               summarise)
 from ava_plugins.evaluation import read_label_map
 from ava_plugins.utils import atomic_open
 from ava_plugins.visualization import draw_detections, save_gif, top_labels
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -43,44 +44,13 @@ def parse_args(argv=None):
                         help='seconds of the validation video drawn into the GIF')
     parser.add_argument('--score-thr', type=float, default=0.4,
                         help='smallest score of a label drawn in the GIF')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='config overrides key=value, as tools/train.py')
     return parser.parse_args(argv)
 
 
 def step(n: int, text: str) -> None:
     print(f'\n[demo {n}/4] {text}', flush=True)
-
-
-def ensure_data(data: str, seed: int) -> None:
-    meta = osp.join(data, 'annotations', 'synthetic_ava_meta.json')
-    if osp.exists(meta):
-        with open(meta) as f:
-            if json.load(f).get('seed') == seed:
-                print(f'reusing {data} (seed {seed})')
-                return
-    t = time.time()
-    generate_synthetic_ava(data, seed=seed)
-    print(f'generated {data} in {time.time() - t:.0f} s')
-
-
-def point_config_at_data(cfg: Config, data: str) -> None:
-    """Re-root every ``data/synthetic_ava`` path of the config at ``data``."""
-    default = 'data/synthetic_ava'
-
-    def fix(node):
-        if isinstance(node, dict):
-            return {k: fix(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [fix(v) for v in node]
-        if isinstance(node, str) and node.startswith(default):
-            return data + node[len(default):]
-        return node
-
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
-                'test_evaluator'):
-        if key in cfg:
-            cfg[key] = fix(cfg[key].to_dict() if hasattr(cfg[key], 'to_dict') else cfg[key])
 
 
 def draw_validation_video(runner, cfg: Config, data: str, seconds: int, thr: float,
@@ -117,17 +87,6 @@ def draw_validation_video(runner, cfg: Config, data: str, seconds: int, thr: flo
     return save_gif(frames_out, out, fps=fps)
 
 
-def summarise(result_json: str, groups: dict) -> dict:
-    with open(result_json) as f:
-        result = json.load(f)
-    per_class = {int(k): v for k, v in result['per_class'].items()}
-    by_group = {}
-    for name, ids in groups.items():
-        aps = [per_class[i] for i in ids if per_class.get(i) is not None]
-        by_group[name] = float(np.mean(aps)) if aps else None
-    return dict(mAP=result['mAP'], capability_groups=by_group, per_class=result['per_class'])
-
-
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
@@ -135,29 +94,19 @@ def main(argv=None):
     data = osp.abspath(args.data)
 
     step(1, f'synthetic AVA dataset -> {data}')
-    ensure_data(data, args.seed)
+    ensure_synthetic_data(data, args.seed, any_settings=True)
 
     step(2, f'training {osp.relpath(args.config, REPO)} on CPU -> {work_dir}')
     cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(dict(o.split('=', 1) for o in args.cfg_options))
+    cfg.merge_from_dict(args.cfg_options)
     point_config_at_data(cfg, data)
-    cfg.work_dir = work_dir
-    cfg.launcher = 'none'
-    cfg.randomness = dict(seed=args.seed)
-    cfg.val_cfg = None
-    cfg.val_dataloader = None
-    cfg.val_evaluator = None
-    for evaluator in ([cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict)
-                      else cfg.test_evaluator):
-        evaluator['out_dir'] = work_dir
+    prepare_run_config(cfg, work_dir, args.seed, eval_dir=work_dir)
     runner = build_runner(cfg)
     runner.train()
 
     step(3, 'evaluating on the validation split (frame-mAP@0.5)')
     metrics = runner.test()
-    results = sorted(f for f in os.listdir(work_dir)
-                     if f.startswith('ava_result_') and f.endswith('.json'))
-    summary = summarise(osp.join(work_dir, results[-1]), capability_groups())
+    summary = summarise(latest_file(work_dir, 'ava_result_', '.json'), capability_groups())
 
     step(4, 'drawing validation predictions')
     gif = draw_validation_video(runner, cfg, data, args.gif_seconds, args.score_thr,

@@ -23,6 +23,8 @@ model = dict(
             num_classes=_base_.synthetic_num_classes,
             pose_id_range=_base_.synthetic_pose_id_range)))
 
+synthetic_claims = []  # the reference of the capability benchmark
+
 train_dataloader = _base_.synthetic_train_dataloader
 val_dataloader = _base_.synthetic_val_dataloader
 test_dataloader = val_dataloader

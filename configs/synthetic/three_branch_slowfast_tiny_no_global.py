@@ -2,6 +2,8 @@
 ``configs/three_branch_slowfast_r101_no_global.py``)."""
 _base_ = './three_branch_slowfast_tiny.py'
 
+synthetic_claims = ['long_term']
+
 model = dict(
     roi_head=dict(
         shared_head=dict(with_global=False),

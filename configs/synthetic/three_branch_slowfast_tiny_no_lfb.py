@@ -2,6 +2,9 @@
 ``configs/three_branch_slowfast_r101_no_lfb.py``; no bank is read)."""
 _base_ = './three_branch_slowfast_tiny.py'
 
+synthetic_prerequisites = []  # no bank is read
+synthetic_claims = ['scene']
+
 model = dict(
     roi_head=dict(
         shared_head=dict(with_lfb=False),

@@ -9,6 +9,31 @@ with ``--seconds`` / ``--fps``): 11 classes (+1 background column, as AVA's 80+1
 timestamps 900..940 at 10 fps; clips of 8 consecutive frames (0.8 s, inside the second each
 label describes), frames resized to 80 px high. Horizontal flips keep every synthetic label
 valid (facing and sides flip together), so training flips.
+
+Two keys a tiny head config may add for ``tools/benchmarks/synthetic_capabilities.py`` (the
+capability benchmark; training ignores them):
+
+- ``synthetic_claims = ['interaction', ...]``: the capability groups
+  (``ava_plugins.datasets.synthetic.GROUPS``) the head claims; the benchmark marks them and says
+  whether the head beats the linear baseline there.
+- ``synthetic_prerequisites = [dict(type=..., path=..., ...), ...]``: what must exist before
+  the head trains. ``path`` is the path the config reads (e.g. a ``bank_dir`` under
+  ``data/synthetic_ava``); the benchmark makes the item once per seed under
+  ``WORK_DIR/prerequisites/seed<s>/`` and re-roots every config string starting with ``path``
+  at it. ``type='bank'``: ``config`` (a tiny config of this folder, trained first with the
+  same seed and data), ``feature`` (``tools/extract_bank.py --feature``: ``roi``, ``acar``,
+  ``res4``), ``splits`` (default ``('train', 'val')``), ``max_per_second`` (default 5),
+  optionally ``extract_config`` (the config extraction builds with that checkpoint, default
+  ``config``), ``cfg_options`` (a dict, as ``extract_bank.py --cfg-options``) and
+  ``extract_args`` (more ``extract_bank.py`` arguments, e.g. ``['--canvas', 5, 9]``).
+  ``type='tubes'``: linked tubes of the seed's proposals (``tools/link_tubes.py``): ``split``,
+  ``span``, and optionally ``lam``, ``min_iou``, ``max_gap``. ``type='checkpoint'``:
+  ``config`` (no ``path``): the run starts from that config's trained checkpoint of the same
+  seed (``load_from``). Prerequisites may have their own
+  (e.g. an ACFB head needing the bank of an ACAR head); cycles are refused. A child config
+  that reads no prerequisite sets ``synthetic_prerequisites = []``.
+- ``synthetic_benchmark = False``: not a head (e.g. a config only used to write a cache); the
+  benchmark leaves it out of its table but can still train it as a prerequisite.
 """
 synthetic_num_classes = 12
 synthetic_pose_id_range = (1, 4)  # stand, walk, jump, sit: one per actor per second
@@ -31,6 +56,7 @@ def _loader(split, batch_size):
     if test:
         pipeline.pop(3)
     dataset = dict(
+        type='ValidatedAVADataset',
         ann_file=_anno(f'ava_{split}_synthetic.csv'),
         exclude_file=_anno(f'ava_{split}_excluded_timestamps_synthetic.csv'),
         label_file=_anno('ava_action_list_synthetic.pbtxt'),
