@@ -10,7 +10,11 @@ Methods (see ``ava_plugins/ensemble/combine.py``):
 * ``box-fusion``: boxes of different detectors matched at ``--iou-thr`` (default 0.5), positions
   averaged, scores weighted by ``--model-weights`` summing to 1 (ByteDance 2019);
 * ``replace``: classes ``--replace-classes`` taken from model ``--replace-from`` (default the
-  last), all others from the first (Fujitsu 2020's arm-model merge).
+  last), all others from the first (Fujitsu 2020's arm-model merge); or, with
+  ``--select-replace-from-val VAL_MAIN VAL_SPEC --gt --label-map``, the classes where the
+  specialised model's validation AP beats the main model's
+  (:func:`~ava_plugins.ensemble.select_classes_by_gain`; ``--select-gain``,
+  ``--select-min-gain``, ``--select-top-k``: the report kept 15 of 27 arm classes).
 
 Examples::
 
@@ -19,6 +23,10 @@ Examples::
         --save-weights w.json --out val_ens.csv
     python tools/ensemble.py test_a.pkl test_b.pkl --method per-class --weights w.json \\
         --out test_ens.csv
+    python tools/ensemble.py main_test.csv arm_test.csv --method replace \\
+        --select-replace-from-val main_val.csv arm_val.csv --select-top-k 15 \\
+        --gt ava_val_v2.2.csv --label-map ava_action_list_v2.2_for_activitynet_2019.pbtxt \\
+        --save-selection arm_classes.json --out merged_test.csv
 
 With ``--gt`` and ``--label-map`` the written CSV is evaluated with the project's evaluator.
 """
@@ -27,8 +35,10 @@ import json
 import sys
 
 from ava_plugins.ensemble import (combine_results, fit_class_weights, load_results, load_weights,
-                                  replacement_weights, save_weights, uniform_weights)
+                                  replacement_weights, save_weights, select_classes_by_gain,
+                                  uniform_weights)
 from ava_plugins.evaluation import evaluate_ava, read_label_map, write_ava_csv
+from ava_plugins.utils import atomic_open
 
 
 def parse_args(argv=None):
@@ -57,6 +67,21 @@ def parse_args(argv=None):
                    type=int,
                    default=-1,
                    help='index of the model giving the replaced classes (default: last)')
+    p.add_argument('--select-replace-from-val',
+                   nargs=2,
+                   metavar=('VAL_MAIN', 'VAL_SPEC'),
+                   help='replace: choose the classes from these validation results of the main '
+                   'model and of the --replace-from model (needs --gt and --label-map)')
+    p.add_argument('--select-gain',
+                   choices=['absolute', 'relative'],
+                   default='absolute',
+                   help='AP gain measured as a difference or relative to the main AP')
+    p.add_argument('--select-min-gain',
+                   type=float,
+                   default=0.0,
+                   help='keep classes whose gain is above this (default 0)')
+    p.add_argument('--select-top-k', type=int, help='keep at most this many classes')
+    p.add_argument('--save-selection', help='write the selected classes and gains to this JSON')
     p.add_argument('--iou-thr',
                    type=float,
                    help='IoU for the same person across models (default 0.5 for box-fusion, '
@@ -86,10 +111,12 @@ def _weights(args, tables):
     if args.method in ('mean', 'box-fusion'):
         return uniform_weights(names, labels, args.model_weights)
     if args.method == 'replace':
-        if not args.replace_classes:
-            raise ValueError('--method replace needs --replace-classes')
         src = args.replace_from % len(names)
-        return replacement_weights(names, labels, {c: src for c in args.replace_classes})
+        classes = _selected_classes(args) if args.select_replace_from_val else args.replace_classes
+        if not classes and not args.select_replace_from_val:
+            raise ValueError('--method replace needs --replace-classes or '
+                             '--select-replace-from-val')
+        return replacement_weights(names, labels, {c: src for c in classes})
     if args.weights:
         return load_weights(args.weights, num_models=len(names))
     if not (args.fit and args.gt and args.label_map):
@@ -108,6 +135,32 @@ def _weights(args, tables):
         save_weights(args.save_weights, weights)
         print(f'per-class weights saved to {args.save_weights}')
     return weights
+
+
+def _selected_classes(args):
+    """Classes chosen by validation AP gain of the replacing model over the main one."""
+    if args.replace_classes:
+        raise ValueError('give either --replace-classes or --select-replace-from-val, not both')
+    if not (args.gt and args.label_map):
+        raise ValueError('--select-replace-from-val needs --gt and --label-map')
+    label_map = read_label_map(args.label_map)
+    main_ap, spec_ap = (evaluate_ava(args.gt, t, label_map, excluded=args.exclude).per_class
+                        for t in _load(args.select_replace_from_val, args))
+    selection = select_classes_by_gain(main_ap, spec_ap, gain=args.select_gain,
+                                       min_gain=args.select_min_gain, top_k=args.select_top_k)
+    print(selection.table(label_map))
+    print(f'{len(selection.selected)} of {len(selection.gains)} classes taken from the '
+          f'replacing model: {selection.selected}')
+    if args.save_selection:
+        with atomic_open(args.save_selection, 'w') as f:
+            json.dump(dict(selected=selection.selected, gain=args.select_gain,
+                           min_gain=args.select_min_gain, top_k=args.select_top_k,
+                           val_results=list(args.select_replace_from_val),
+                           gains={str(c): g for c, g in selection.gains.items()},
+                           ap_main={str(c): a for c, a in selection.ap_main.items()},
+                           ap_spec={str(c): a for c, a in selection.ap_spec.items()}),
+                      f, indent=1)
+    return selection.selected
 
 
 def main(argv=None):

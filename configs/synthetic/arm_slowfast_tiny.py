@@ -1,0 +1,59 @@
+"""The arm-action model (``configs/arm_slowfast_r50.py``) shrunk to train on CPU in minutes on
+the synthetic AVA dataset, whose arm class is "tap" (id 11).
+
+Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast
+with ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels); the synthetic data, clip
+(8 x 1) and input size (80 px); a short schedule (warm-up then cosine over 8 epochs); and the
+class list: all 11 synthetic classes (pose softmax over ids 1-4), not ``[11]`` alone.
+mmaction2's ``AVADataset`` keeps only the annotations of ``custom_classes`` and the AVA bbox
+heads skip RoIs without a positive label, so a one-class subset would train on positives only;
+every synthetic person has a pose label, so with the full list the persons who do not tap are
+the negatives. ``tools/ensemble.py --select-replace-from-val`` then picks the classes where
+this model beats the main one (tap, by design). ``ArmRoIs`` keeps the real config's settings
+and reads the generator's keypoint files (``annotations/ava_keypoints_{train,val}.synthetic
+.pkl``, row-aligned with the proposal files).
+"""
+_base_ = ['../arm_slowfast_r50.py', '_base_/synthetic_ava.py']
+
+slow_channels = 16  # the fast pathway has slow_channels / channel_ratio (8)
+synthetic_anno_root = 'data/synthetic_ava/annotations'
+
+model = dict(
+    init_cfg=None,
+    backbone=dict(
+        slow_pathway=dict(depth=18, base_channels=slow_channels),
+        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    roi_head=dict(
+        bbox_head=dict(
+            in_channels=slow_channels * 8 + slow_channels // 8 * 8,
+            num_classes=_base_.synthetic_num_classes,
+            class_ids=None,
+            pose_id_range=_base_.synthetic_pose_id_range)))
+
+
+def _arm_loader(loader, split):
+    """The synthetic loader with ArmRoIs after RawFrameDecode, all synthetic classes."""
+    steps = list(loader['dataset']['pipeline'])
+    at = [s['type'] for s in steps].index('RawFrameDecode') + 1
+    keypoint_file = f'{synthetic_anno_root}/ava_keypoints_{split}.synthetic.pkl'
+    steps.insert(at, dict(_base_.arm_rois, test_mode=split == 'val', keypoint_file=keypoint_file,
+                          proposal_file=loader['dataset']['proposal_file']))
+    return dict(loader, dataset=dict(loader['dataset'], pipeline=steps, custom_classes=None))
+
+
+train_dataloader = _arm_loader(_base_.synthetic_train_dataloader, 'train')
+val_dataloader = _arm_loader(_base_.synthetic_val_dataloader, 'val')
+test_dataloader = val_dataloader
+val_evaluator = dict(_base_.synthetic_evaluator, custom_classes=None)
+test_evaluator = val_evaluator
+
+max_epochs = 8
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))

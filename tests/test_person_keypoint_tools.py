@@ -1,0 +1,266 @@
+"""tools/detect_persons.py and tools/extract_keypoints.py on frames of the real demo video
+(../shared/fixtures/demo_spatiotemporal_det.mp4) with small, randomly initialised mmdet and
+mmpose models (saved as checkpoints so the tests can recompute every number with mmdet's and
+mmpose's own inference APIs): format, alignment with the proposals, resumption."""
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import ava_plugins  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(REPO, 'tools'))
+import detect_persons  # noqa: E402
+import extract_keypoints  # noqa: E402
+
+FPS = 6  # the demo video's frame rate
+DET_CFG = """
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+model = dict(
+    backbone=dict(depth=18, init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=16),
+    rpn_head=dict(in_channels=16, feat_channels=16),
+    roi_head=dict(bbox_roi_extractor=dict(out_channels=16),
+                  bbox_head=dict(in_channels=16, fc_out_channels=32)),
+    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=50), rcnn=dict(score_thr=0.0)))
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(256, 192), keep_ratio=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                                          'scale_factor'))
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+"""
+POSE_CFG = """
+_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py'
+model = dict(backbone=dict(depth=18, init_cfg=None),
+             head=dict(in_channels=512, deconv_out_channels=(16, 16), deconv_kernel_sizes=(4, 4)),
+             test_cfg=dict(flip_test=False))
+"""
+
+
+def _save_random(build, cfg_path, ckpt_path, seed):
+    torch.manual_seed(seed)
+    model = build(str(cfg_path), None, device='cpu')
+    for p in model.parameters():  # random, not zero-initialised heads: real score spread
+        torch.nn.init.normal_(p, std=0.05) if p.dim() > 1 else torch.nn.init.normal_(p, std=0.1)
+    if hasattr(model, 'roi_head'):  # favour COCO's person class (0): scores around 0.65
+        model.roi_head.bbox_head.fc_cls.bias.data[0] = 5.0
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt_path)
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    """Two 'videos' of the demo video's frames (the second reversed) as rawframes, a tiny
+    detector and a tiny top-down pose model with saved random weights."""
+    import cv2
+    from mmdet.apis import init_detector
+    from mmpose.apis import init_model
+    root = tmp_path_factory.mktemp('person_tools')
+    cap = cv2.VideoCapture(osp.join(REPO, '..', 'shared', 'fixtures',
+                                    'demo_spatiotemporal_det.mp4'))
+    frames = []
+    ok, img = cap.read()
+    while ok:
+        frames.append(img)
+        ok, img = cap.read()
+    assert len(frames) >= 4 * FPS
+    for video, seq in (('vidA', frames), ('vidB', frames[::-1])):
+        (root / 'frames' / video).mkdir(parents=True)
+        for i, img in enumerate(seq[:4 * FPS], 1):
+            cv2.imwrite(str(root / 'frames' / video / f'img_{i:05d}.jpg'), img)
+    (root / 'det.py').write_text(DET_CFG)
+    (root / 'pose.py').write_text(POSE_CFG)
+    _save_random(init_detector, root / 'det.py', root / 'det.pth', 0)
+    _save_random(init_model, root / 'pose.py', root / 'pose.pth', 1)
+    return root
+
+
+def frame_args(root):
+    return ['--frames', str(root / 'frames'), '--fps', str(FPS), '--timestamp-start', '900']
+
+
+def reference_detections(root, video, t, thr):
+    """mmdet's inference_detector on the keyframe, persons above ``thr``, normalised."""
+    from mmdet.apis import inference_detector, init_detector
+    model = init_detector(str(root / 'det.py'), str(root / 'det.pth'), device='cpu')
+    frame = root / 'frames' / video / f'img_{(t - 900) * FPS + 1:05d}.jpg'
+    img = detect_persons.read_frame(str(frame))
+    pred = inference_detector(model, img).pred_instances
+    keep = (pred.labels == 0) & (pred.scores >= thr)
+    boxes, scores = pred.bboxes[keep].numpy(), pred.scores[keep].numpy()
+    order = np.argsort(-scores, kind='stable')
+    h, w = img.shape[:2]
+    return np.concatenate([np.clip(boxes[order] / [w, h, w, h], 0, 1), scores[order, None]], 1)
+
+
+def test_detect_persons_format_resumption_and_values(setup, tmp_path, capsys):
+    root = setup
+    out = tmp_path / 'props.pkl'
+    args = [str(root / 'det.py'), str(root / 'det.pth'), '--out', str(out), '--timestamps',
+            '901', '902', '--score-thr', '0.6', *frame_args(root)]
+    # an unreadable keyframe of the second video stops the first run after vidA's part
+    bad = root / 'frames' / 'vidB' / f'img_{2 * FPS + 1:05d}.jpg'
+    good = bad.read_bytes()
+    bad.write_bytes(b'not a jpeg')
+    try:
+        with pytest.raises(ValueError, match='not a readable image'):
+            detect_persons.main(args)
+    finally:
+        bad.write_bytes(good)
+    assert (tmp_path / 'props.pkl.parts' / 'vidA.pkl').is_file() and not out.exists()
+    done = detect_persons.main(args)
+    assert done == {'computed': ['vidB'], 'skipped': ['vidA']}
+    assert not (tmp_path / 'props.pkl.parts').exists()
+    with open(out, 'rb') as f:
+        props = pickle.load(f)
+    assert set(props) <= {'vidA,0901', 'vidA,0902', 'vidB,0901', 'vidB,0902'}
+    assert props, 'the random detector found no person above 0.6 on any keyframe'
+    for key, arr in props.items():
+        assert arr.dtype == np.float32 and arr.ndim == 2 and arr.shape[1] == 5 and len(arr)
+        assert (arr[:, :4] >= 0).all() and (arr[:, :4] <= 1).all()
+        assert (arr[:, 2] >= arr[:, 0]).all() and (arr[:, 3] >= arr[:, 1]).all()
+        assert (np.diff(arr[:, 4]) <= 0).all() and (arr[:, 4] >= 0.6).all()
+    key = max(props, key=lambda k: len(props[k]))
+    video, t = key.split(',')
+    np.testing.assert_allclose(props[key], reference_detections(root, video, int(t), 0.6),
+                               rtol=1e-5, atol=1e-6)
+    # the proposal file is what mmaction2's AVADataset reads
+    from ava_plugins.datasets import load_proposals
+    assert set(load_proposals(out)) == set(props)
+
+
+def test_detect_persons_rejects_bad_input(setup, tmp_path):
+    root = setup
+    base = [str(root / 'det.py'), str(root / 'det.pth'), '--out', str(tmp_path / 'p.pkl')]
+    ann = tmp_path / 'ann.csv'
+    ann.write_text('vidA,0901,0.1,0.1,0.5,0.5,12,0\nvidC,0901,0.1,0.1,0.5,0.5,12,0\n')
+    with pytest.raises(ValueError, match=r'ann.csv: 1 keyframes have no frame .*vidC,901'):
+        detect_persons.main(base + ['--ann-file', str(ann), *frame_args(root)])
+    with pytest.raises(ValueError, match='no keyframe found'):
+        detect_persons.main(base + ['--timestamps', '950', '951', *frame_args(root)])
+    assert detect_persons.parse_args(base + frame_args(root)).score_thr == 0.8
+    assert detect_persons.parse_args(base + ['--dataset', 'kinetics'] +
+                                     frame_args(root)).score_thr == 0.7
+
+
+def test_kinetics_clip_names_give_their_own_start(setup):
+    args = detect_persons.parse_args(['c', 'k', '--out', 'o', '--frames', 'f', '--fps', '30'])
+    assert detect_persons.keyframe_path('abcdefghijk', 902, args).endswith(
+        osp.join('abcdefghijk', 'img_00061.jpg'))  # AVA: (902 - 900) * 30 + 1
+    assert detect_persons.keyframe_path('abcdefghijk_000010_000020', 15, args).endswith(
+        'img_00151.jpg')  # AVA-Kinetics clip starting at second 10
+
+
+def test_keypoints_aligned_with_given_proposals(setup, tmp_path):
+    """Hand-made proposals (one key without boxes): the keypoints of row ``i`` equal mmpose's
+    inference_topdown on box ``i`` alone."""
+    from mmpose.apis import inference_topdown, init_model
+    root = setup
+    boxes = np.array([[0.1, 0.2, 0.4, 0.9, 0.99], [0.5, 0.1, 0.9, 0.8, 0.95],
+                      [0.3, 0.3, 0.6, 0.7, 0.9]], np.float32)
+    props = {'vidA,0901': boxes, 'vidA,0903': boxes[:0], 'vidB,0902': boxes[:2]}
+    pfile, out = tmp_path / 'props.pkl', tmp_path / 'props_kp.pkl'
+    with open(pfile, 'wb') as f:
+        pickle.dump(props, f)
+    extract_keypoints.main([str(root / 'pose.py'), str(root / 'pose.pth'), '--proposals',
+                            str(pfile), '--out', str(out), *frame_args(root)])
+    with open(out, 'rb') as f:
+        kp = pickle.load(f)
+    assert set(kp) == set(props)
+    assert kp['vidA,0903'].shape == (0, 17, 3) and kp['vidB,0902'].shape == (2, 17, 3)
+    assert all(v.dtype == np.float32 for v in kp.values())
+    model = init_model(str(root / 'pose.py'), str(root / 'pose.pth'), device='cpu')
+    img = detect_persons.read_frame(str(root / 'frames' / 'vidA' / f'img_{FPS + 1:05d}.jpg'))
+    h, w = img.shape[:2]
+    for i, box in enumerate(boxes[:, :4]):
+        s = inference_topdown(model, img, box[None] * [w, h, w, h], bbox_format='xyxy')[0]
+        np.testing.assert_allclose(kp['vidA,0901'][i, :, :2],
+                                   s.pred_instances.keypoints[0] / [w, h], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(kp['vidA,0901'][i, :, 2], s.pred_instances.keypoint_scores[0],
+                                   rtol=1e-4, atol=1e-5)
+    # the keypoint file is what ArmRoIs reads (keypoints_io checks the alignment)
+    from ava_plugins.datasets import load_keypoints, load_proposals
+    load_keypoints(out, load_proposals(pfile), str(pfile))
+
+
+def test_dist_scripts_pass_their_arguments(repo_root):
+    for script, tool in (('dist_detect_persons.sh', 'detect_persons.py'),
+                         ('dist_extract_keypoints.sh', 'extract_keypoints.py')):
+        text = (repo_root / 'tools' / script).read_text()
+        assert f'dist_launch.sh" {tool} "$3" "$1" "$2" "${{@:4}}"' in text
+        assert osp.isfile(repo_root / 'tools' / tool)
+        out = subprocess.run(['bash', '-n', str(repo_root / 'tools' / script)],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+
+
+def test_keypoints_with_the_projects_cpn_config(setup, tmp_path, repo_root):
+    """configs/cpn_r50_coco_256x192.py (shrunk by --cfg-options: ResNet-18, 32 channels, no
+    flip) through the tool equals mmpose's inference_topdown with the same weights."""
+    from mmengine.config import Config
+    from mmpose.apis import inference_topdown, init_model
+    root = setup
+    shrink = {'model.backbone.depth': 18, 'model.backbone.init_cfg': None,
+              'model.head.in_channels': (64, 128, 256, 512), 'model.head.channels': 32,
+              'model.test_cfg.flip_test': False}
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'cpn_r50_coco_256x192.py'))
+    cfg.merge_from_dict(shrink)
+    torch.manual_seed(3)
+    model = init_model(cfg, None, device='cpu')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / 'cpn.pth')
+    box = np.array([[0.2, 0.1, 0.6, 0.95, 0.9]], np.float32)
+    pfile, out = tmp_path / 'p.pkl', tmp_path / 'k.pkl'
+    with open(pfile, 'wb') as f:
+        pickle.dump({'vidB,0903': box}, f)
+    extract_keypoints.main([
+        str(repo_root / 'configs' / 'cpn_r50_coco_256x192.py'), str(tmp_path / 'cpn.pth'),
+        '--proposals', str(pfile), '--out', str(out), *frame_args(root), '--cfg-options',
+        *[f'{k}={v}' for k, v in shrink.items()]
+    ])
+    with open(out, 'rb') as f:
+        kp = pickle.load(f)['vidB,0903']
+    model = init_model(cfg, str(tmp_path / 'cpn.pth'), device='cpu')
+    img = detect_persons.read_frame(str(root / 'frames' / 'vidB' / f'img_{3 * FPS + 1:05d}.jpg'))
+    h, w = img.shape[:2]
+    s = inference_topdown(model, img, box[:, :4] * [w, h, w, h], bbox_format='xyxy')[0]
+    np.testing.assert_allclose(kp[0, :, :2], s.pred_instances.keypoints[0] / [w, h], rtol=1e-4,
+                               atol=1e-5)
+    np.testing.assert_allclose(kp[0, :, 2], s.pred_instances.keypoint_scores[0], rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_videos_are_sharded_across_ranks_and_joined_by_rank_0(tmp_path):
+    """run_videos as two ranks would run it: each computes its share of the sorted videos
+    into parts, rank 0 joins all parts; a rerun computes nothing."""
+    keyframes = {'c': [901], 'a': [901, 902], 'b': [903]}
+    calls = []
+
+    def compute(video, seconds, tick):
+        calls.append(video)
+        return {f'{video},{t:04d}': np.full((1, 5), t, np.float32) for t in seconds}
+
+    out = str(tmp_path / 'p.pkl')
+    params = dict(format=1, thr=0.8)
+    r1 = detect_persons.run_videos(out, keyframes, compute, params, 1, 2, 'test')
+    assert r1 == {'computed': ['b'], 'skipped': []} and not osp.exists(out)  # rank 1: b
+    r0 = detect_persons.run_videos(out, keyframes, compute, params, 0, 2, 'test')
+    assert r0 == {'computed': ['a', 'c'], 'skipped': []} and calls == ['b', 'a', 'c']
+    with open(out, 'rb') as f:
+        merged = pickle.load(f)
+    assert sorted(merged) == ['a,0901', 'a,0902', 'b,0903', 'c,0901']
+    assert merged['a,0902'][0, 0] == 902 and not osp.exists(out + '.parts')
+    # parts made with other settings are not reused
+    detect_persons.run_videos(out, {'a': [901]}, compute, params, 0, 1, 'test')
+    assert calls[-1] == 'a'
+    os.makedirs(out + '.parts')
+    with open(detect_persons.part_path(out, 'd'), 'wb') as f:
+        pickle.dump(dict(params=dict(params, thr=0.7), result={'d,0901': np.zeros((1, 5))}), f)
+    detect_persons.run_videos(out, {'d': [901]}, compute, params, 0, 1, 'test')
+    assert calls[-1] == 'd'

@@ -1,0 +1,121 @@
+"""Run a top-down mmpose model on every proposal box; write keypoints row-aligned with them.
+
+    python tools/extract_keypoints.py POSE_CONFIG POSE_CKPT --frames ROOT \\
+        --proposals proposals.pkl --out keypoints.pkl [--fps 30] [--timestamp-start 900]
+    tools/dist_extract_keypoints.sh POSE_CONFIG POSE_CKPT GPUS --frames ROOT \\
+        --proposals proposals.pkl --out keypoints.pkl
+
+Fujitsu's AVA-Kinetics 2020 report (``../shared/papers/003_2b1ad35f242510da.txt``, Sec. 2.1)
+takes arm keypoints from CPN: ``configs/cpn_r50_coco_256x192.py`` is the intended config; any
+mmpose top-down config with the 17 COCO keypoints works (``mmpose.apis.inference_topdown``).
+
+Input: an mmaction2 proposal pickle (``tools/detect_persons.py`` or AVA's FAIR proposals), read
+and checked by :func:`ava_plugins.datasets.load_proposals`; frames as ``detect_persons.py``
+finds them (rawframes, keyframe of second ``t`` at frame ``(t - start) * fps + 1``).
+Output: ``{"video_id,%04d": float32 (N, 17, 3)}``, COCO keypoint order, x, y divided by the
+frame width and height (not clipped: a top-down estimate may leave the frame slightly), and
+the keypoint score; row ``i`` is proposal box ``i`` of the same key, every key of the proposal
+pickle is present (``(0, 17, 3)`` for a key without boxes). The format the synthetic generator
+writes and ``ArmRoIs`` reads.
+
+Resumable and sharded as ``detect_persons.py``: per-video parts ``OUT.parts/<video>.pkl``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from collections import defaultdict
+
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from detect_persons import (PART_FORMAT, add_frame_args, init_distributed,  # noqa: E402
+                            keyframe_path, read_frame, run_videos)
+
+from ava_plugins.datasets import load_proposals  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+
+NUM_KEYPOINTS = 17
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Keypoints of every proposal box')
+    parser.add_argument('config', help='mmpose top-down config (CPN: '
+                        'configs/cpn_r50_coco_256x192.py)')
+    parser.add_argument('checkpoint', help="pose checkpoint ('none': random weights)")
+    parser.add_argument('--proposals', required=True, help='mmaction2 proposal pickle')
+    parser.add_argument('--out', required=True, help='output keypoint pickle')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override pose config keys, key=value')
+    add_frame_args(parser)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def keypoint_fn(model, proposals, args):
+    """``(video, seconds, tick) -> {key: (N, 17, 3) float32}`` with the pose model."""
+    from mmpose.apis import inference_topdown
+
+    def compute(video, seconds, tick):
+        result = {}
+        for t in seconds:
+            key = f'{video},{t:04d}'
+            boxes = np.asarray(proposals[key], np.float64)[:, :4]
+            out = np.zeros((len(boxes), NUM_KEYPOINTS, 3), np.float32)
+            if len(boxes):
+                img = read_frame(keyframe_path(video, t, args))
+                h, w = img.shape[:2]
+                samples = inference_topdown(model, img, boxes * [w, h, w, h], bbox_format='xyxy')
+                xy = np.concatenate([s.pred_instances.keypoints for s in samples])
+                score = np.concatenate([s.pred_instances.keypoint_scores for s in samples])
+                if xy.shape != (len(boxes), NUM_KEYPOINTS, 2):
+                    raise ValueError(f'{args.config}: expected {NUM_KEYPOINTS} COCO keypoints per '
+                                     f'box, the model gave an array of shape {xy.shape}')
+                out[..., :2] = xy / [w, h]
+                out[..., 2] = score
+            result[key] = out
+            tick()
+        return result
+
+    return compute
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmpose.apis import init_model
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    rank, world_size, device = init_distributed(args, cfg)
+    proposals = load_proposals(args.proposals)
+    keyframes = defaultdict(list)
+    for key in proposals:
+        video, stamp = key.rsplit(',', 1)
+        keyframes[video].append(int(stamp))
+    missing = [(v, t) for v, ts in keyframes.items() for t in ts
+               if len(proposals[f'{v},{t:04d}']) and not osp.isfile(keyframe_path(v, t, args))]
+    if missing:
+        v, t = missing[0]
+        raise ValueError(f'{args.proposals}: {len(missing)} keyframes have no frame under '
+                         f'{args.frames}, e.g. {v},{t}: {keyframe_path(v, t, args)} not found')
+    checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    model = init_model(cfg, checkpoint, device=device)
+    params = dict(format=PART_FORMAT, config=osp.abspath(args.config), checkpoint=args.checkpoint,
+                  proposals=osp.abspath(args.proposals),
+                  proposals_mtime=os.stat(args.proposals).st_mtime_ns, fps=args.fps,
+                  start=args.timestamp_start, tmpl=args.filename_tmpl,
+                  start_index=args.start_index)
+    done = run_videos(args.out, {v: sorted(ts) for v, ts in keyframes.items()},
+                      keypoint_fn(model, proposals, args), params, rank, world_size,
+                      'extracting keypoints')
+    print(f'rank {rank}/{world_size}: keypoints of {len(done["computed"])} videos, skipped '
+          f'{len(done["skipped"])} finished ones -> {args.out}')
+    return done
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except ValueError as err:  # bad input: the message names the file or option
+        sys.exit(f'tools/extract_keypoints.py: error: {err}')
