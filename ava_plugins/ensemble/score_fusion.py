@@ -1,0 +1,111 @@
+"""Late fusion of video-level class scores from several recognisers (RGB, flow, audio, ...).
+
+Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §1-§2: TSN, non-local
+and acoustic models on RGB, optical flow and audio are complementary, and the submissions are
+ensembles of them ("After ensembling with visual models, we achieve 0.7% improvement").
+
+The fused score of video ``v`` and class ``c`` is the weighted average
+
+    s(v, c) = Σ_m w_m p_m(v, c) / Σ_m w_m,
+
+where ``p_m`` is model ``m``'s score: used as given (mmaction2's ``average_clips='prob'``
+already stores softmax probabilities averaged over clips, TSN's consensus of §2.1) or, with
+``apply_softmax=True``, the softmax of given logits (``average_clips='score'``). Dividing by
+``Σ w`` does not change any ranking compared with mmaction2's ``report_accuracy.py`` weighted
+sum; it keeps fused scores in [0, 1].
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmaction.evaluation.functional import top_k_accuracy
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``(N, C)`` logits (max-subtracted)."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def fuse_scores(scores: Sequence[np.ndarray],
+                weights: Optional[Sequence[float]] = None,
+                apply_softmax: bool = False) -> np.ndarray:
+    """Weighted average of per-model ``(N, C)`` score matrices -> ``(N, C)`` float64.
+
+    Args:
+        scores: one ``(N, C)`` array per model, rows in the same video order.
+        weights: one non-negative weight per model (default: all 1); not all zero.
+        apply_softmax: softmax each model's rows first (scores are logits).
+    """
+    if not scores:
+        raise ValueError('fuse_scores: no score matrices given')
+    arrays = [np.asarray(s, dtype=np.float64) for s in scores]
+    for m, a in enumerate(arrays):
+        if a.ndim != 2 or a.shape != arrays[0].shape:
+            raise ValueError(f'fuse_scores: model {m} has scores of shape {a.shape}, expected '
+                             f'(N, C) = {arrays[0].shape} like model 0')
+    w = np.ones(len(arrays)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(arrays), ):
+        raise ValueError(f'fuse_scores: {len(w)} weights for {len(arrays)} models')
+    if (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f'fuse_scores: weights must be >= 0 and not all 0, got {w.tolist()}')
+    if apply_softmax:
+        arrays = [softmax(a) for a in arrays]
+    return np.tensordot(w / w.sum(), np.stack(arrays), axes=1)
+
+
+def mean_class_accuracy(scores: np.ndarray, labels: Sequence[int]) -> float:
+    """Mean over the classes that have ground truth of their top-1 recall.
+
+    (mmaction2's ``mean_class_accuracy`` also averages in a 0 for every class that is only
+    predicted, never a label, which lowers the mean as false positives spread; this does not.)
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    hits = np.argmax(scores, axis=1) == labels
+    count = np.bincount(labels, minlength=scores.shape[1])
+    correct = np.bincount(labels, weights=hits, minlength=scores.shape[1])
+    present = count > 0
+    return float(np.mean(correct[present] / count[present]))
+
+
+def accuracy_report(scores: np.ndarray, labels: Sequence[int],
+                    topk: Tuple[int, ...] = (1, 5)) -> Dict[str, float]:
+    """``{'top1': .., 'top5': .., 'mean_class_accuracy': ..}`` of ``(N, C)`` scores.
+
+    Top-k from mmaction2's ``top_k_accuracy`` (k larger than C is skipped).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) != len(scores):
+        raise ValueError(f'accuracy_report: {len(scores)} score rows for {len(labels)} labels')
+    topk = tuple(k for k in topk if k <= scores.shape[1])
+    accs = top_k_accuracy(scores, labels, topk)
+    report = {f'top{k}': float(a) for k, a in zip(topk, accs)}
+    report['mean_class_accuracy'] = mean_class_accuracy(scores, labels)
+    return report
+
+
+def load_recognition_dump(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Read ``tools/test.py --dump`` output (a list of data-sample dicts) -> scores, labels.
+
+    Returns ``(N, C)`` float64 ``pred_score`` rows and ``(N,)`` int ``gt_label`` values.
+    """
+    import mmengine
+    samples = mmengine.load(path)
+    if not isinstance(samples, list) or not samples:
+        raise ValueError(f'{path}: expected a non-empty list of data samples (tools/test.py '
+                         f'--dump), got {type(samples).__name__}')
+    scores: List[np.ndarray] = []
+    labels: List[int] = []
+    for i, sample in enumerate(samples):
+        if not isinstance(sample, dict) or 'pred_score' not in sample or 'gt_label' not in sample:
+            raise ValueError(f'{path}: sample {i} has no pred_score / gt_label')
+        scores.append(np.asarray(sample['pred_score'], dtype=np.float64).reshape(-1))
+        label = np.asarray(sample['gt_label']).reshape(-1)
+        if label.size != 1:
+            raise ValueError(f'{path}: sample {i} has a multi-label gt_label; late fusion here is '
+                             f'single-label (Kinetics, Moments in Time)')
+        labels.append(int(label[0]))
+    sizes = {len(s) for s in scores}
+    if len(sizes) != 1:
+        raise ValueError(f'{path}: samples have different numbers of classes {sorted(sizes)}')
+    return np.stack(scores), np.asarray(labels, dtype=np.int64)

@@ -1,0 +1,5 @@
+"""I3D mask-NL ResNet-50 on Kinetics-400 with an integer δ = (0, 2, 2) positions: the model
+that initialises ``i3d_r50_relation5_32x2x1_kinetics400.py`` (same neighbourhood)."""
+_base_ = ['./i3d_r50_nl5_32x2x1_kinetics400.py']
+
+model = dict(backbone=dict(non_local_cfg=dict(type='MaskNonLocal3d', delta=(0, 2, 2))))

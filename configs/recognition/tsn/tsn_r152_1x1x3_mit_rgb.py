@@ -1,0 +1,13 @@
+"""TSN ResNet-152, RGB, Moments in Time (Qiniu ActivityNet 2018 report, Table 2: 30.21)."""
+_base_ = ['./tsn_r152_1x1x3_kinetics400_rgb.py']
+
+model = dict(cls_head=dict(num_classes=339))
+
+data_root = 'data/mit/videos/training'
+data_root_val = 'data/mit/videos/validation'
+ann_file_train = 'data/mit/mit_train_list_videos.txt'
+ann_file_val = 'data/mit/mit_val_list_videos.txt'
+
+train_dataloader = dict(dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+val_dataloader = dict(dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
+test_dataloader = dict(dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))

@@ -1,0 +1,272 @@
+"""Acoustic branch (Qiniu 2018 report §2.2): the feature tool on a generated WAV and video,
+the audio models and their configs."""
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import ava_plugins  # noqa: F401
+
+SR = 16000
+
+
+@pytest.fixture(scope='module')
+def tool(repo_root):
+    spec = importlib.util.spec_from_file_location(
+        'extract_audio_features', repo_root / 'tools' / 'extract_audio_features.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tones(seconds=0.5, sr=SR):
+    """A 440 Hz + 1250 Hz chord switching to 3000 Hz half way (float32, peak 0.5)."""
+    t = np.arange(int(seconds * sr)) / sr
+    y = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 1250 * t)
+    y[len(y) // 2:] = 0.5 * np.sin(2 * np.pi * 3000 * t[len(y) // 2:])
+    return y.astype(np.float32)
+
+
+def write_video_with_audio(path, audio, sr=SR, frames=6, size=32):
+    """mkv: mpeg4 video + stereo pcm_s16le audio (both channels = ``audio``), with PyAV."""
+    import av
+    with av.open(str(path), 'w') as container:
+        video = container.add_stream('mpeg4', rate=12)
+        video.width = video.height = size
+        video.pix_fmt = 'yuv420p'
+        sound = container.add_stream('pcm_s16le', rate=sr)
+        sound.layout = 'stereo'
+        for i in range(frames):
+            img = np.full((size, size, 3), 20 * i, dtype=np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(img, format='rgb24')):
+                container.mux(packet)
+        pcm = np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        step = 1024
+        for start in range(0, len(pcm), step):
+            chunk = np.repeat(pcm[start:start + step], 2)[None]  # packed stereo (1, 2n)
+            frame = av.AudioFrame.from_ndarray(chunk, format='s16', layout='stereo')
+            frame.sample_rate = sr
+            frame.pts = start
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        for stream in (video, sound):
+            for packet in stream.encode(None):
+                container.mux(packet)
+
+
+@pytest.fixture(scope='module')
+def media(tmp_path_factory):
+    import soundfile
+    root = tmp_path_factory.mktemp('media')
+    y = tones()
+    (root / 'clips').mkdir()
+    soundfile.write(root / 'clips' / 'tone.wav', y, SR, subtype='FLOAT')
+    soundfile.write(root / 'tone22k.wav', tones(sr=22050), 22050, subtype='FLOAT')
+    write_video_with_audio(root / 'clips' / 'tone_video.mkv', y)
+    (root / 'broken.wav').write_text('not audio')
+    return root, y
+
+
+def test_mfcc_and_logmel_equal_librosa(tool, media):
+    import librosa
+    root, y = media
+    audio = tool.load_audio(str(root / 'clips' / 'tone.wav'), SR)
+    np.testing.assert_array_equal(audio, y)
+    kw = dict(sr=SR, n_fft=512, hop_length=160, win_length=400, n_mels=80, fmin=0.0, fmax=None)
+    mfcc = tool.compute_features(audio, SR, 'mfcc', n_mfcc=40)
+    expected = librosa.feature.mfcc(y=y, n_mfcc=40, **kw).T
+    assert mfcc.shape == (len(y) // 160 + 1, 40) and mfcc.dtype == np.float32
+    np.testing.assert_allclose(mfcc, expected, rtol=1e-4, atol=1e-3)
+    logmel = tool.compute_features(audio, SR, 'logmel', n_mels=80)
+    expected = librosa.power_to_db(librosa.feature.melspectrogram(y=y, **kw), ref=1.0,
+                                   amin=1e-10).T
+    np.testing.assert_allclose(logmel, expected, rtol=1e-4, atol=1e-3)
+    # the 3000 Hz half has its energy in a higher mel band than the 440 Hz half
+    first, second = logmel[5:20].mean(0), logmel[-20:-5].mean(0)
+    assert np.argmax(second) > np.argmax(first)
+
+
+def test_resampling_uses_librosa(tool, media):
+    import librosa
+    root, _ = media
+    audio = tool.load_audio(str(root / 'tone22k.wav'), SR)
+    expected = librosa.resample(tones(sr=22050), orig_sr=22050, target_sr=SR)
+    np.testing.assert_allclose(audio, expected, atol=1e-6)
+
+
+def test_video_audio_equals_the_wav(tool, media):
+    root, y = media
+    audio = tool.load_audio(str(root / 'clips' / 'tone_video.mkv'), SR)
+    assert audio.shape == y.shape
+    np.testing.assert_allclose(audio, y, atol=1.5 / 32767)  # 16-bit PCM quantisation
+    from_video = tool.compute_features(audio, SR, 'mfcc')
+    from_wav = tool.compute_features(y, SR, 'mfcc')
+    np.testing.assert_allclose(from_video[2:-2], from_wav[2:-2], atol=0.05 * np.abs(
+        from_wav).max())
+
+
+def test_tool_resumes_and_reports_bad_files(tool, media, tmp_path, capsys):
+    root, y = media
+    out = tmp_path / 'feats'
+    assert tool.main([str(root), str(out), '--feature', 'logmel']) == 1  # broken.wav fails
+    err = capsys.readouterr().err
+    assert 'broken.wav: cannot be opened' in err
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob('*.npy'))
+    assert written == ['clips/tone.npy', 'clips/tone_video.npy', 'tone22k.npy']
+    np.testing.assert_allclose(np.load(out / 'clips' / 'tone.npy'),
+                               tool.compute_features(y, SR, 'logmel'))
+    stamp = os.stat(out / 'clips' / 'tone.npy').st_mtime_ns
+    report = tool.extract(str(root), str(out), feature='logmel')
+    assert len(report['skipped']) == 3 and not report['done']
+    assert os.stat(out / 'clips' / 'tone.npy').st_mtime_ns == stamp
+    assert not [p for p in out.rglob('*') if p.name.endswith('.tmp')]
+    # a list file, with a missing entry
+    listing = root / 'list.txt'
+    listing.write_text('clips/tone.wav 3\nclips/missing.mp4 1\n')
+    report = tool.extract(str(listing), str(tmp_path / 'from_list'))
+    assert [os.path.basename(p) for p in report['done']] == ['tone.wav']
+    assert 'missing.mp4: no such file' in list(report['failed'].values())[0]
+
+
+def _recognizer(backbone, head):
+    from mmaction.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    model = MODELS.build(dict(type='RecognizerAudio', backbone=backbone, cls_head=head))
+    model.init_weights()
+    return model
+
+
+def _train_step_changes_loss(model, inputs, labels):
+    from mmaction.structures import ActionDataSample
+    samples = [ActionDataSample().set_gt_label(int(lab)) for lab in labels]
+    optim = torch.optim.SGD(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(2):
+        loss = model(inputs, samples, mode='loss')['loss_cls']
+        optim.zero_grad()
+        loss.backward()
+        losses.append(float(loss.detach()))
+        optim.step()
+    return losses
+
+
+def test_se_resnet50_audio_forward_backward():
+    from ava_plugins.models.recognition.se_resnet_audio import SEBottleneck2dAudio
+    torch.manual_seed(0)
+    model = _recognizer(dict(type='SEResNetAudio', depth=50, base_channels=4),
+                        dict(type='TSNAudioHead', num_classes=3, in_channels=128,
+                             dropout_ratio=0.0))
+    blocks = [m for m in model.backbone.modules() if isinstance(m, SEBottleneck2dAudio)]
+    assert len(blocks) == 16  # ResNet-50: 3 + 4 + 6 + 3, each with its SE layer
+    x = torch.randn(2, 1, 1, 32, 16)  # (N, clips, C, T frames, F MFCC bins)
+    feats = model.extract_feat(x, stage='backbone')[0]
+    assert feats.shape == (2, 128, 4, 2)
+    # the SE gate rescales the residual branch: identical to the plain block times the gate
+    block = blocks[0].eval()
+    with torch.no_grad():
+        inp = torch.randn(1, block.inplanes, 6, 6)
+        branch = block.conv3(block.conv2(block.conv1(inp)))
+        gate = torch.sigmoid(block.se.conv2(block.se.conv1(branch.mean((2, 3), keepdim=True))))
+        expected = torch.relu(branch * gate + block.downsample(inp))
+        torch.testing.assert_close(block(inp), expected)
+    losses = _train_step_changes_loss(model, x, [0, 2])
+    assert losses[-1] < losses[0]
+
+
+def test_vggish_embedding_model_forward_backward():
+    torch.manual_seed(0)
+    model = _recognizer(dict(type='AudioEmbeddingMLP', in_channels=128, hidden_channels=(16, )),
+                        dict(type='VGGishHead', num_classes=3, in_channels=16,
+                             temporal_pool='max', dropout_ratio=0.0))
+    x = torch.randn(2, 1, 1, 10, 128)  # 10 VGGish frames of 128-d embeddings
+    feats = model.extract_feat(x, stage='backbone')[0]
+    expected = torch.relu(x[:, 0, 0] @ model.backbone.mlp[0].weight.T +
+                          model.backbone.mlp[0].bias).transpose(1, 2)
+    torch.testing.assert_close(feats, expected)
+    scores = model.cls_head(feats)
+    torch.testing.assert_close(scores, model.cls_head.fc_cls(feats.amax(-1)))
+    losses = _train_step_changes_loss(model, x, [1, 2])
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match='128'):
+        model.backbone(torch.randn(2, 1, 10, 64))
+
+
+# ---- audio configs (configs/recognition/audio, synthetic) -----------------------------------
+
+def _config(repo_root, rel):
+    from mmengine.config import Config
+    return Config.fromfile(repo_root / 'configs' / 'recognition' / rel)
+
+
+@pytest.mark.parametrize('rel,backbone,classes', [
+    ('audio/se-resnet50_mfcc_64x1x1_kinetics400.py', 'SEResNetAudio', 400),
+    ('audio/se-resnet50_mfcc_64x1x1_mit.py', 'SEResNetAudio', 339),
+    ('audio/vggish-head_10x1x1_kinetics400.py', 'AudioEmbeddingMLP', 400),
+    ('audio/vggish-head_10x1x1_mit.py', 'AudioEmbeddingMLP', 339)])
+def test_audio_configs(repo_root, rel, backbone, classes):
+    cfg = _config(repo_root, rel)
+    assert cfg.model.type == 'RecognizerAudio' and cfg.model.backbone.type == backbone
+    assert cfg.model.cls_head.num_classes == classes
+    if backbone == 'SEResNetAudio':
+        assert cfg.model.backbone.depth == 50 and cfg.model.cls_head.in_channels == 1024
+    else:
+        assert cfg.model.cls_head.type == 'VGGishHead' and cfg.model.backbone.in_channels == 128
+        assert set(cfg.model.backbone) == {'type', 'in_channels', 'hidden_channels'}
+    if classes == 339:
+        assert cfg.val_dataloader.dataset.data_root == 'data/mit'
+
+
+def test_tool_features_through_the_tiny_config_pipeline(repo_root, tool, media, tmp_path):
+    """MFCC files written by the tool are read by mmaction2's AudioDataset and pipeline of
+    ``synthetic/se-resnet50_mfcc_tiny.py`` and classified by its model."""
+    from mmaction.registry import DATASETS, MODELS
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    root, _ = media
+    feats = tmp_path / 'mfcc'
+    report = tool.extract(str(root / 'clips'), str(feats), feature='mfcc')
+    assert len(report['done']) == 2
+    ann = tmp_path / 'list.txt'
+    ann.write_text('tone.npy 64 1\ntone_video.npy 64 3\n')  # 64 video frames
+    cfg = _config(repo_root, 'synthetic/se-resnet50_mfcc_tiny.py')
+    ds_cfg = cfg.val_dataloader.dataset
+    ds_cfg.update(data_root=str(tmp_path), ann_file='list.txt', data_prefix=dict(audio='mfcc'))
+    dataset = DATASETS.build(ds_cfg)
+    item = dataset[0]
+    assert item['inputs'].shape == (1, 1, 128, 40)  # fixed_length 128 frames x 40 MFCCs
+    mfcc = np.load(feats / 'tone.npy')
+    # SampleFrames takes video frames 0-63; AudioFeatureSelector maps them onto the 51 audio
+    # frames, [round(1 / 64 * 51), round(64 / 64 * 51)) = [1, 51), and zero-pads to 128
+    assert len(mfcc) == 51
+    np.testing.assert_allclose(item['inputs'][0, 0, :50].numpy(), mfcc[1:51])
+    assert float(item['inputs'][0, 0, 50:].abs().sum()) == 0
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    model.init_weights()
+    with torch.no_grad():
+        data = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]))
+        preds = model(**data, mode='predict')
+    scores = torch.stack([p.pred_score for p in preds])
+    assert scores.shape == (2, 5)
+    torch.testing.assert_close(scores.sum(1), torch.ones(2))
+    assert [int(p.gt_label) for p in preds] == [1, 3]
+
+
+def test_vggish_tiny_config_predicts_probabilities(repo_root):
+    from mmaction.registry import MODELS
+    from mmaction.structures import ActionDataSample
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    model = MODELS.build(_config(repo_root, 'synthetic/vggish-head_tiny.py').model).eval()
+    model.init_weights()
+    samples = [ActionDataSample().set_gt_label(lab) for lab in (0, 4)]
+    with torch.no_grad():
+        preds = model(torch.randn(2, 1, 1, 10, 128), samples, mode='predict')
+    scores = torch.stack([p.pred_score for p in preds])
+    assert scores.shape == (2, 5)
+    torch.testing.assert_close(scores.sum(1), torch.ones(2))

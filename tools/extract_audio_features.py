@@ -1,0 +1,182 @@
+"""Extract MFCC or log-mel features from the audio of video / audio files, one ``.npy`` per file.
+
+Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §2.2: MFCC features
+of the raw audio feed the SE-ResNet-50 acoustic model. Audio is decoded with soundfile (WAV,
+FLAC, OGG) or PyAV (any container ffmpeg reads: mp4, mkv, webm, m4a, ...), mixed down to mono by
+averaging channels and resampled with librosa (soxr); features come from librosa::
+
+    mfcc    librosa.feature.mfcc(y, sr, n_mfcc, n_fft, hop_length, win_length, n_mels, fmin, fmax)
+    logmel  librosa.power_to_db(librosa.feature.melspectrogram(...), ref=1.0, amin=1e-10)
+
+Each output is ``float32 (frames, bins)`` (time first, 100 frames/s with the default 10 ms hop),
+the layout mmaction2's ``LoadAudioFeature`` / ``AudioFeatureSelector`` / ``FormatAudioShape``
+read (``NCTF``). Outputs mirror the input tree (``a/b.mp4`` -> ``OUT/a/b.npy``), are written
+atomically, and existing ones are skipped, so an interrupted run continues where it stopped.
+Files that fail (no audio stream, unreadable) are listed at the end and the exit code is 1.
+
+Example::
+
+    python tools/extract_audio_features.py data/kinetics400/videos_train \\
+        data/kinetics400/audio_features_train --feature mfcc --n-mfcc 40
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+MEDIA_EXTS = ('mp4', 'mkv', 'webm', 'avi', 'mov', 'm4a', 'mp3', 'aac', 'wav', 'flac', 'ogg')
+
+
+class AudioDecodeError(ValueError):
+    """A file whose audio cannot be read; the message names the file."""
+
+
+def load_audio(path: str, sr: int) -> np.ndarray:
+    """Mono float32 waveform of ``path`` at ``sr`` Hz, shape ``(samples,)``.
+
+    soundfile for the formats libsndfile reads, PyAV (ffmpeg) otherwise; channels averaged;
+    ``librosa.resample`` to ``sr`` when the file's rate differs.
+    """
+    import librosa
+    import soundfile
+    try:
+        data, native_sr = soundfile.read(path, dtype='float32', always_2d=True)
+        audio = data.mean(axis=1)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        audio, native_sr = _decode_with_pyav(path)
+    if audio.size == 0:
+        raise AudioDecodeError(f'{path}: the audio stream is empty')
+    if native_sr != sr:
+        audio = librosa.resample(audio, orig_sr=native_sr, target_sr=sr)
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _decode_with_pyav(path: str):
+    """``(mono float32 samples, sample rate)`` of the first audio stream of ``path``."""
+    import av
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, OSError) as e:
+        raise AudioDecodeError(f'{path}: cannot be opened as audio or video ({e})') from e
+    with container:
+        if not container.streams.audio:
+            raise AudioDecodeError(f'{path}: no audio stream')
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format='fltp', layout=stream.codec_context.layout.name,
+                                      rate=rate)
+        chunks = []
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except av.error.FFmpegError as e:
+            raise AudioDecodeError(f'{path}: audio decoding failed ({e})') from e
+    if not chunks:
+        raise AudioDecodeError(f'{path}: the audio stream is empty')
+    return np.concatenate(chunks, axis=1).mean(axis=0), rate
+
+
+def compute_features(audio: np.ndarray, sr: int, feature: str = 'mfcc', n_mfcc: int = 40,
+                     n_mels: int = 80, win_ms: float = 25.0, hop_ms: float = 10.0,
+                     fmin: float = 0.0, fmax: Optional[float] = None) -> np.ndarray:
+    """``(frames, bins)`` float32 MFCC (``bins = n_mfcc``) or log-mel (``bins = n_mels``)."""
+    import librosa
+    win_length = int(round(sr * win_ms / 1000))
+    hop_length = int(round(sr * hop_ms / 1000))
+    n_fft = 1 << (win_length - 1).bit_length()
+    kwargs = dict(y=audio, sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                  n_mels=n_mels, fmin=fmin, fmax=fmax)
+    if feature == 'mfcc':
+        feats = librosa.feature.mfcc(n_mfcc=n_mfcc, **kwargs)
+    elif feature == 'logmel':
+        feats = librosa.power_to_db(librosa.feature.melspectrogram(**kwargs), ref=1.0,
+                                    amin=1e-10)
+    else:
+        raise ValueError(f"feature must be 'mfcc' or 'logmel', got {feature!r}")
+    return np.ascontiguousarray(feats.T, dtype=np.float32)
+
+
+def list_inputs(src: str, exts: Sequence[str]) -> List[str]:
+    """Media files under directory ``src`` (relative paths, sorted), or the lines of a list
+    file (paths relative to the list's directory, or absolute)."""
+    if osp.isdir(src):
+        found = []
+        suffixes = tuple('.' + e.lower().lstrip('.') for e in exts)
+        for root, _, files in os.walk(src):
+            found += [osp.relpath(osp.join(root, f), src) for f in files
+                      if f.lower().endswith(suffixes)]
+        return sorted(found)
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'{src}: neither a directory nor a list file')
+    with open(src) as f:
+        return [line.split()[0] for line in f if line.strip()]
+
+
+def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 16000,
+            **feature_kwargs) -> dict:
+    """Write ``out_dir/<relative path>.npy`` for every input not done yet.
+
+    Returns ``{'done': [...], 'skipped': [...], 'failed': {path: message}}``.
+    """
+    import mmengine
+    from ava_plugins.utils import atomic_open
+    base = src if osp.isdir(src) else osp.dirname(osp.abspath(src))
+    inputs = list_inputs(src, exts)
+    report = dict(done=[], skipped=[], failed={})
+    progress = mmengine.ProgressBar(len(inputs)) if inputs else None
+    for rel in inputs:
+        path = rel if osp.isabs(rel) else osp.join(base, rel)
+        out = osp.join(out_dir, osp.splitext(osp.relpath(path, base))[0] + '.npy')
+        if osp.exists(out):
+            report['skipped'].append(path)
+        else:
+            try:
+                if not osp.isfile(path):
+                    raise AudioDecodeError(f'{path}: no such file')
+                feats = compute_features(load_audio(path, sr), sr, **feature_kwargs)
+                with atomic_open(out, 'wb') as f:
+                    np.save(f, feats, allow_pickle=False)
+                report['done'].append(path)
+            except AudioDecodeError as e:
+                report['failed'][path] = str(e)
+        progress.update()
+    return report
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('src', help='directory of media files, or a list file (first column)')
+    parser.add_argument('out_dir')
+    parser.add_argument('--feature', choices=['mfcc', 'logmel'], default='mfcc')
+    parser.add_argument('--ext', nargs='+', default=list(MEDIA_EXTS),
+                        help='extensions to take from a directory')
+    parser.add_argument('--sr', type=int, default=16000, help='sample rate (Hz)')
+    parser.add_argument('--n-mfcc', type=int, default=40)
+    parser.add_argument('--n-mels', type=int, default=80)
+    parser.add_argument('--win-ms', type=float, default=25.0)
+    parser.add_argument('--hop-ms', type=float, default=10.0)
+    parser.add_argument('--fmin', type=float, default=0.0)
+    parser.add_argument('--fmax', type=float, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    report = extract(args.src, args.out_dir, exts=args.ext, sr=args.sr, feature=args.feature,
+                     n_mfcc=args.n_mfcc, n_mels=args.n_mels, win_ms=args.win_ms,
+                     hop_ms=args.hop_ms, fmin=args.fmin, fmax=args.fmax)
+    print(f'\n{len(report["done"])} written, {len(report["skipped"])} already there, '
+          f'{len(report["failed"])} failed')
+    for message in report['failed'].values():
+        print(f'  {message}', file=sys.stderr)
+    return 1 if report['failed'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
