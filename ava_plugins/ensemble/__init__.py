@@ -5,13 +5,16 @@ Readers for result CSVs and test-tool dumps, per-class weights from validation A
 averaging, all through :func:`combine_results`. ``tools/ensemble.py`` is the command line.
 """
 from .box_fusion import fuse_boxes, pair_iou
+from .class_selection import ClassSelection, select_classes_by_gain
 from .combine import combine_results
 from .result_io import dump_to_table, load_results
+from .score_fusion import accuracy_report, fuse_scores, load_recognition_dump
 from .weights import (EnsembleWeights, fit_class_weights, load_weights, replacement_weights,
                       save_weights, uniform_weights)
 
 __all__ = [
-    'EnsembleWeights', 'combine_results', 'dump_to_table', 'fit_class_weights', 'fuse_boxes',
-    'load_results', 'load_weights', 'pair_iou', 'replacement_weights', 'save_weights',
-    'uniform_weights'
+    'accuracy_report', 'fuse_scores', 'load_recognition_dump',
+    'ClassSelection', 'EnsembleWeights', 'combine_results', 'dump_to_table',
+    'fit_class_weights', 'fuse_boxes', 'load_results', 'load_weights', 'pair_iou',
+    'replacement_weights', 'save_weights', 'select_classes_by_gain', 'uniform_weights'
 ]

@@ -1,11 +1,18 @@
 """models of ava_plugins; importing it registers its modules (into mmdet's ``MODELS``)."""
 from .losses import PoseSoftmaxBCELoss, PoseSoftmaxFocalLoss
-from .roi_heads import (OFFICIAL_ROI_LAYER, ACARHead, GlobalSceneBranch, HR2ONL, LFBBranch,
-                        PoseSoftmaxBBoxHeadAVA, ThreeBranchHead, ThreeBranchRoIHead)
+from .pose import CPNGlobalNet, CPNHead, CPNRefineNet
+from .recognition import (AudioEmbeddingMLP, LearnableRelation3d, MaskNonLocal3d,
+                          ResNet3dRelation, SEResNetAudio, VGGishHead)
+from .roi_heads import (OFFICIAL_ROI_LAYER, ACARHead, ACFBHead, GlobalSceneBranch, HR2ONL,
+                        LFBBranch, PoseSoftmaxBBoxHeadAVA, ThreeBranchHead, ThreeBranchRoIHead)
 from .tta import AVATTAModel, ava_tta_pipeline
 
 __all__ = [
-    'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch',
+    'CPNGlobalNet', 'CPNHead', 'CPNRefineNet',
+    'AudioEmbeddingMLP', 'LearnableRelation3d', 'MaskNonLocal3d', 'ResNet3dRelation',
+    'SEResNetAudio', 'VGGishHead',
+    'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'ACFBHead', 'GlobalSceneBranch', 'HR2ONL',
+    'LFBBranch',
     'OFFICIAL_ROI_LAYER', 'PoseSoftmaxBBoxHeadAVA', 'PoseSoftmaxBCELoss', 'PoseSoftmaxFocalLoss',
     'ThreeBranchHead', 'ThreeBranchRoIHead'
 ]

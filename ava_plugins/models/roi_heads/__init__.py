@@ -1,10 +1,13 @@
 """RoI-head parts of ava_plugins: shared heads and bbox heads for ``AVARoIHead``."""
 from .bbox_heads import PoseSoftmaxBBoxHeadAVA
-from .shared_heads import (OFFICIAL_ROI_LAYER, ACARHead, GlobalSceneBranch, HR2ONL, LFBBranch,
-                           ThreeBranchHead)
+from .multisec_detector import MultiSecFastRCNN
+from .multisec_roi_head import MultiSecRoIHead
+from .shared_heads import (OFFICIAL_ROI_LAYER, ACARHead, ACFBHead, GlobalSceneBranch, HR2ONL,
+                           LFBBranch, ThreeBranchHead)
 from .three_branch_roi_head import ThreeBranchRoIHead
 
 __all__ = [
-    'ACARHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'OFFICIAL_ROI_LAYER',
-    'PoseSoftmaxBBoxHeadAVA', 'ThreeBranchHead', 'ThreeBranchRoIHead'
+    'ACARHead', 'ACFBHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'OFFICIAL_ROI_LAYER',
+    'PoseSoftmaxBBoxHeadAVA', 'ThreeBranchHead', 'ThreeBranchRoIHead',
+    'MultiSecFastRCNN', 'MultiSecRoIHead'
 ]
