@@ -4,9 +4,11 @@ classes of ``_base_/ava_arm_classes.py``.
 
 Changed from the baseline, and only these: the dataset's, head's and metric's class list
 (``custom_classes`` / ``class_ids``; no pose class among them, so every column is a sigmoid),
-and ``ArmRoIs`` after ``RawFrameDecode`` in every pipeline: each person box is replaced by its
+``ArmRoIs`` after ``RawFrameDecode`` in every pipeline: each person box is replaced by its
 arm boxes (elbow and wrist inside the image and scored >= 0.3; box around shoulder, elbow and
-wrist enlarged 1.5x), GT boxes take the keypoints of their best-IoU proposal.
+wrist enlarged 1.5x), GT boxes take the keypoints of their best-IoU proposal; and the RoI head,
+``ArmRoIHead``, which reports each person's scores (the maximum over its arm RoIs) on the
+person's box at test time (``arm_person_index`` and ``arm_person_bboxes`` packed as metainfo).
 
 Keypoints: ``tools/extract_keypoints.py`` (CPN, ``configs/cpn_r50_coco_256x192.py``) over the
 proposal files, e.g.::
@@ -16,8 +18,10 @@ proposal files, e.g.::
         --proposals data/ava/annotations/ava_dense_proposals_val.FAIR.recall_93.9.pkl \\
         --out data/ava/annotations/ava_keypoints_val.FAIR.recall_93.9.pkl
 
-Predictions are made on arm RoIs; the merge with a main model (``tools/ensemble.py --method
-replace --select-replace-from-val``) needs them on person boxes (see the README, "Arm RoIs").
+Predictions are made on arm RoIs and reported on person boxes (persons without a valid arm
+are left out), as AVA evaluation and the merge with a main model (``tools/ensemble.py --method
+replace --select-replace-from-val``, which keeps the main model's scores for persons the arm
+model left out) need them (see the README, "Arm RoIs").
 """
 _base_ = ['linear_slowfast_r50.py', '_base_/ava_arm_classes.py']
 
@@ -27,8 +31,13 @@ keypoint_file_val = f'{anno_root}/ava_keypoints_val.FAIR.recall_93.9.pkl'
 arm_rois = dict(type='ArmRoIs', mode='replace', score_thr=0.3, scale=1.5, min_side_ratio=0.5,
                 required=('elbow', 'wrist'), gt_iou_thr=0.5)
 
+# mmaction2's default meta keys plus the persons of the arm RoIs, read by ArmRoIHead at test time
+arm_meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp', 'arm_person_index',
+                 'arm_person_bboxes')
+
 model = dict(
     roi_head=dict(
+        type='ArmRoIHead',
         bbox_head=dict(num_classes=_base_.arm_num_classes, class_ids=_base_.arm_class_ids)))
 
 train_pipeline = [
@@ -40,7 +49,7 @@ train_pipeline = [
     dict(type='RandomCrop', size=256),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs', meta_keys=arm_meta_keys)
 ]
 val_pipeline = [
     dict(type='SampleAVAFrames', clip_len=32, frame_interval=2, test_mode=True),
@@ -49,7 +58,7 @@ val_pipeline = [
          test_mode=True),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs', meta_keys=arm_meta_keys)
 ]
 
 train_dataloader = dict(

@@ -153,6 +153,28 @@ def test_class_subset_replacement():
     assert_same(out, expected)
 
 
+def test_replacement_keeps_main_scores_of_persons_the_arm_model_did_not_score():
+    """Hand-worked arm merge, class 2 from the arm model (index 1): person A, scored by both,
+    takes the arm score; person B, scored by the arm model but not for class 2 (below its
+    threshold), gets no class-2 row; person C, absent from the arm model's results (no valid
+    arm), keeps the main model's class-2 score. The mean is unaffected (C: half its score)."""
+    A, B, C = [0.1, 0.1, 0.3, 0.5], [0.4, 0.1, 0.6, 0.6], [0.7, 0.2, 0.9, 0.8]
+
+    def table(rows):
+        boxes, labels, scores = zip(*rows)
+        return AVATable.from_arrays(['v'] * len(rows), [902] * len(rows), np.array(boxes),
+                                    np.array(labels), np.array(scores))
+
+    main = table([(A, 1, 0.9), (A, 2, 0.3), (B, 1, 0.8), (B, 2, 0.6), (C, 1, 0.7),
+                  (C, 2, 0.5)])
+    arm = table([(A, 1, 0.1), (A, 2, 0.8), (B, 9, 0.4)])
+    out = combine_results([main, arm], replacement_weights(['main', 'arm'], [1, 2, 9], {2: 1}))
+    assert_same(out, table([(A, 1, 0.9), (A, 2, 0.8), (B, 1, 0.8), (C, 1, 0.7), (C, 2, 0.5)]))
+    mean = combine_results([main, arm])
+    assert_same(mean, table([(A, 1, 0.5), (A, 2, 0.55), (B, 1, 0.4), (B, 2, 0.3), (B, 9, 0.2),
+                             (C, 1, 0.35), (C, 2, 0.25)]))
+
+
 @pytest.mark.parametrize('method', ['mean', 'per-class', 'box-fusion'])
 def test_model_with_itself_is_the_model(method):
     model = random_model(3)

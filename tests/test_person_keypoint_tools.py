@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import ava_plugins  # noqa: F401
+from ava_plugins.engine import keyframe_jobs
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -260,7 +261,7 @@ def test_videos_are_sharded_across_ranks_and_joined_by_rank_0(tmp_path):
     detect_persons.run_videos(out, {'a': [901]}, compute, params, 0, 1, 'test')
     assert calls[-1] == 'a'
     os.makedirs(out + '.parts')
-    with open(detect_persons.part_path(out, 'd'), 'wb') as f:
+    with open(keyframe_jobs.part_path(out, 'd'), 'wb') as f:
         pickle.dump(dict(params=dict(params, thr=0.7), result={'d,0901': np.zeros((1, 5))}), f)
     detect_persons.run_videos(out, {'d': [901]}, compute, params, 0, 1, 'test')
     assert calls[-1] == 'd'

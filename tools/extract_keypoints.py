@@ -11,14 +11,16 @@ mmpose top-down config with the 17 COCO keypoints works (``mmpose.apis.inference
 
 Input: an mmaction2 proposal pickle (``tools/detect_persons.py`` or AVA's FAIR proposals), read
 and checked by :func:`ava_plugins.datasets.load_proposals`; frames as ``detect_persons.py``
-finds them (rawframes, keyframe of second ``t`` at frame ``(t - start) * fps + 1``).
+finds them (rawframes, keyframe of second ``t`` at frame ``(t - start) * fps + 1``;
+:mod:`ava_plugins.engine.keyframe_jobs`).
 Output: ``{"video_id,%04d": float32 (N, 17, 3)}``, COCO keypoint order, x, y divided by the
 frame width and height (not clipped: a top-down estimate may leave the frame slightly), and
 the keypoint score; row ``i`` is proposal box ``i`` of the same key, every key of the proposal
 pickle is present (``(0, 17, 3)`` for a key without boxes). The format the synthetic generator
 writes and ``ArmRoIs`` reads.
 
-Resumable and sharded as ``detect_persons.py``: per-video parts ``OUT.parts/<video>.pkl``.
+Resumable and sharded as ``detect_persons.py``: per-video parts ``OUT.parts/<video>.pkl``
+(:func:`ava_plugins.engine.keyframe_jobs.run_videos`).
 """
 import argparse
 import os
@@ -28,12 +30,11 @@ from collections import defaultdict
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from detect_persons import (PART_FORMAT, add_frame_args, init_distributed,  # noqa: E402
-                            keyframe_path, read_frame, run_videos)
-
-from ava_plugins.datasets import load_proposals  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
+from ava_plugins.datasets import load_proposals
+from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, init_distributed,
+                                              keyframe_path, read_frame, run_videos)
+from mmengine.config import Config, DictAction
 
 NUM_KEYPOINTS = 17
 

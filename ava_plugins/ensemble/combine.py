@@ -13,6 +13,17 @@ box and class contributes 0. The weights choose the method:
 * class-subset replacement (Fujitsu 2020, report 003, sec. 1 and 2.4.1): one-hot weights.
 
 A row is written where at least one model with a non-zero weight for the class reported it.
+
+A person (matched box) that no model with a non-zero weight for a class reported at all (no
+row on that box, whatever the class) keeps model 0's score for that class. With class-subset
+replacement (model 0 the main model) a person the specialised model did not score keeps the
+main model's score instead of losing it: the arm model (``ArmRoIHead``,
+:mod:`ava_plugins.models.roi_heads.arm_roi_head`) reports no box for a person without a valid
+arm (report 003, Sec. 2.1, replaces a body box by arm boxes only where an arm is valid; what the
+merge does for the other persons it leaves open, this rule is ours). A person it did score
+takes its scores for the replaced classes (a class below its result threshold counts as 0).
+Weights that are all positive (mean, box fusion, fitted weights with non-zero AP) are
+unaffected.
 """
 from typing import Optional, Sequence
 
@@ -74,15 +85,25 @@ def combine_results(tables: Sequence[AVATable],
     w = weights.for_classes(class_ids)
     score = np.zeros((len(c_frame), len(class_ids)))
     present = np.zeros(score.shape, bool)
+    covered = np.zeros(score.shape, bool)  # some model weighted for the class saw the person
+    rows_of = []
     for m, table in enumerate(tables):
         k = cluster_of[m][row_person[m]]
         c = np.searchsorted(class_ids, table.labels)
+        rows_of.append((k, c))
         s_m = np.zeros(score.shape)
         np.maximum.at(s_m, (k, c), table.scores)
         score += w[m] * s_m
         reported = np.zeros(score.shape, bool)
         reported[k, c] = True
         present |= reported & (w[m] > 0)
+        seen = np.zeros(len(c_frame), bool)
+        seen[k] = True
+        covered |= seen[:, None] & (w[m] > 0)[None]
+    k0, c0 = rows_of[0]
+    fallback = ~covered[k0, c0]  # model 0's rows that no weighted model saw (score still 0)
+    np.maximum.at(score, (k0[fallback], c0[fallback]), tables[0].scores[fallback])
+    present[k0[fallback], c0[fallback]] = True
     k, c = np.nonzero(present)
     order = np.lexsort((c, k, c_frame[k]))
     k, c = k[order], c[order]

@@ -9,9 +9,9 @@ mmaction2's ``AVADataset`` keeps only the annotations of ``custom_classes`` and 
 heads skip RoIs without a positive label, so a one-class subset would train on positives only;
 every synthetic person has a pose label, so with the full list the persons who do not tap are
 the negatives. ``tools/ensemble.py --select-replace-from-val`` then picks the classes where
-this model beats the main one (tap, by design). ``ArmRoIs`` keeps the real config's settings
-and reads the generator's keypoint files (``annotations/ava_keypoints_{train,val}.synthetic
-.pkl``, row-aligned with the proposal files).
+this model beats the main one (tap, by design). ``ArmRoIs`` (settings), ``ArmRoIHead`` and the
+packed meta keys are the real config's; ``ArmRoIs`` reads the generator's keypoint files
+(``annotations/ava_keypoints_{train,val}.synthetic.pkl``, row-aligned with the proposal files).
 """
 _base_ = ['../arm_slowfast_r50.py', '_base_/synthetic_ava.py']
 
@@ -30,10 +30,14 @@ model = dict(
             class_ids=None,
             pose_id_range=_base_.synthetic_pose_id_range)))
 
+synthetic_claims = ['arm']  # arm-region RoIs: actions seen in the arm area
+
 
 def _arm_loader(loader, split):
-    """The synthetic loader with ArmRoIs after RawFrameDecode, all synthetic classes."""
-    steps = list(loader['dataset']['pipeline'])
+    """The synthetic loader with ArmRoIs after RawFrameDecode (and its meta keys packed), all
+    synthetic classes."""
+    steps = [dict(s, meta_keys=_base_.arm_meta_keys) if s['type'] == 'PackActionInputs' else s
+             for s in loader['dataset']['pipeline']]
     at = [s['type'] for s in steps].index('RawFrameDecode') + 1
     keypoint_file = f'{synthetic_anno_root}/ava_keypoints_{split}.synthetic.pkl'
     steps.insert(at, dict(_base_.arm_rois, test_mode=split == 'val', keypoint_file=keypoint_file,

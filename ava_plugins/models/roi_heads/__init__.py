@@ -1,4 +1,5 @@
 """RoI-head parts of ava_plugins: shared heads and bbox heads for ``AVARoIHead``."""
+from .arm_roi_head import ArmRoIHead
 from .bbox_heads import PoseSoftmaxBBoxHeadAVA
 from .multisec_detector import MultiSecFastRCNN
 from .multisec_roi_head import MultiSecRoIHead
@@ -8,6 +9,6 @@ from .three_branch_roi_head import ThreeBranchRoIHead
 
 __all__ = [
     'ACARHead', 'ACFBHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'OFFICIAL_ROI_LAYER',
-    'PoseSoftmaxBBoxHeadAVA', 'ThreeBranchHead', 'ThreeBranchRoIHead',
+    'ArmRoIHead', 'PoseSoftmaxBBoxHeadAVA', 'ThreeBranchHead', 'ThreeBranchRoIHead',
     'MultiSecFastRCNN', 'MultiSecRoIHead'
 ]
