@@ -20,6 +20,7 @@ import pytest
 import ava_plugins  # noqa: F401  (registers the modules)
 from ava_plugins.datasets import (AVADataError, AVADataWarning, ValidatedAVADataset,
                                   load_keypoints, load_proposals)
+from ava_plugins.engine.cli import error_text, load_config, run_cli
 from ava_plugins.evaluation import AVAEvalWarning, AVAInputError, evaluate_ava, read_label_map
 from ava_plugins.structures import FeatureBank, FeatureBankError
 
@@ -390,7 +391,7 @@ def test_frame_error_from_a_dataloader_worker_is_reported_cleanly(frame_dataset)
     with pytest.raises(AVADataError) as info:
         next(iter(loader))
     assert 'Traceback' in str(info.value)
-    text = load_tool('train')._error_text(info.value)
+    text = error_text(info.value)
     assert text.startswith(f'{frame}: frame of keyframe') and '\n' not in text
 
 
@@ -510,9 +511,28 @@ def test_misspelt_plugin_module_train_cli(tmp_path):
     assert 'Traceback' not in out.stderr
 
 
+def test_run_cli_exit_status_and_message(tmp_path, capsys):
+    """run_cli: 0 on success, 2 and one ``error:`` line for the project's input errors (a
+    worker's traceback reduced to its last line), anything else propagates."""
+    missing = str(tmp_path / 'nope.py')
+    assert run_cli(lambda argv: load_config(argv[0]), [missing]) == 2
+    assert capsys.readouterr().err == f'error: {missing}: config file not found\n'
+
+    def worker_failure(argv):
+        raise FeatureBankError('Caught FeatureBankError in DataLoader worker process 0.\n'
+                               'Traceback (most recent call last):\n  File "x.py"\n'
+                               f'ava_plugins.FeatureBankError: {argv[0]}: shard truncated')
+
+    assert run_cli(worker_failure, ['b.npy']) == 2
+    assert capsys.readouterr().err == 'error: b.npy: shard truncated\n'
+    assert run_cli(lambda argv: None) == 0
+    with pytest.raises(KeyError):
+        run_cli(lambda argv: {}['x'])
+
+
 def test_misspelt_plugin_module_test_tool(tmp_path, capsys):
     tool = load_tool('test')
-    assert tool.cli([misspelt_config(tmp_path), 'none.pth']) == 2
+    assert run_cli(tool.main, [misspelt_config(tmp_path), 'none.pth']) == 2
     assert "custom_imports.imports: no module named 'ava_plugin'" in capsys.readouterr().err
 
 
@@ -535,8 +555,8 @@ def test_train_tool_on_bad_annotations(tiny_ava, tmp_path, capsys):
     rows = rows[:3] + ['0f39OWEqJ24,0903,0.1,0.2,x,0.9,12,0'] + rows[3:]
     bad = write(tmp_path / 'train.csv', '\n'.join(rows) + '\n')
     tool = load_tool('train')
-    code = tool.cli([TINY_CONFIG, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-                     *tiny_options(dict(tiny_ava, ann_file=bad))])
+    code = run_cli(tool.main, [TINY_CONFIG, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                               *tiny_options(dict(tiny_ava, ann_file=bad))])
     assert code == 2
     err = capsys.readouterr().err
     assert f"{bad}, line 4, column 5: expected a number, got 'x'" in err
@@ -548,8 +568,9 @@ def test_test_tool_on_bad_proposals(tiny_ava, tmp_path, capsys):
     props[key] = props[key][:, :3]
     bad = dump(tmp_path / 'props.pkl', props)
     tool = load_tool('test')
-    code = tool.cli([TINY_CONFIG, str(tmp_path / 'none.pth'), '--work-dir', str(tmp_path / 'w'),
-                     '--cfg-options', *tiny_options(dict(tiny_ava, proposal_file=bad))])
+    code = run_cli(tool.main, [TINY_CONFIG, str(tmp_path / 'none.pth'), '--work-dir',
+                               str(tmp_path / 'w'), '--cfg-options',
+                               *tiny_options(dict(tiny_ava, proposal_file=bad))])
     assert code == 2
     err = capsys.readouterr().err
     assert f"{bad}: key '{key}': expected a real array of shape (N, 5)" in err

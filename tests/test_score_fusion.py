@@ -1,4 +1,5 @@
-"""Late fusion of recognition scores (Qiniu 2018 report, multi-modal ensembles)."""
+"""Late fusion of recognition scores (Qiniu 2018 report, multi-modal ensembles), as a library
+and through ``tools/ensemble.py --task recognition``."""
 import importlib.util
 import pickle
 
@@ -7,7 +8,8 @@ import pytest
 import torch
 
 from ava_plugins.ensemble.score_fusion import (accuracy_report, fuse_scores,
-                                               mean_class_accuracy, softmax)
+                                               load_recognition_dump, mean_class_accuracy,
+                                               softmax)
 
 RGB = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7], [0.4, 0.4, 0.2]])
 AUDIO = np.array([[0.1, 0.1, 0.8], [0.0, 0.2, 0.8], [0.3, 0.3, 0.4], [0.1, 0.1, 0.8]])
@@ -58,35 +60,83 @@ def _dump(path, scores, labels):
         pickle.dump([dict(pred_score=torch.tensor(s, dtype=torch.float32),
                           gt_label=torch.tensor([int(lab)])) for s, lab in zip(scores, labels)],
                     f)
+    return str(path)
 
 
-def _tool(repo_root):
-    spec = importlib.util.spec_from_file_location('fuse_recognition',
-                                                  repo_root / 'tools' / 'fuse_recognition.py')
+def _ensemble_tool(repo_root):
+    spec = importlib.util.spec_from_file_location('ensemble_tool_recognition',
+                                                  repo_root / 'tools' / 'ensemble.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_tool_round_trip(tmp_path, repo_root, capsys):
-    tool = _tool(repo_root)
-    _dump(tmp_path / 'rgb.pkl', RGB, LABELS)
-    _dump(tmp_path / 'audio.pkl', AUDIO, LABELS)
+# 6 classes, so that top-5 is not trivially 1; labels of the 4 videos
+RGB6 = np.array([[0.40, 0.30, 0.10, 0.08, 0.07, 0.05], [0.50, 0.02, 0.20, 0.13, 0.10, 0.05],
+                 [0.12, 0.20, 0.30, 0.25, 0.08, 0.05], [0.30, 0.25, 0.20, 0.15, 0.09, 0.01]])
+AUDIO6 = np.array([[0.05, 0.10, 0.15, 0.20, 0.22, 0.28], [0.10, 0.60, 0.04, 0.11, 0.09, 0.06],
+                   [0.30, 0.10, 0.25, 0.15, 0.12, 0.08], [0.02, 0.04, 0.08, 0.10, 0.06, 0.70]])
+LABELS6 = np.array([0, 1, 2, 5])
+
+
+def test_ensemble_tool_recognition_mode_by_hand(tmp_path, repo_root, capsys):
+    """tools/ensemble.py --task recognition, weights 2 : 1, against a hand computation."""
+    tool = _ensemble_tool(repo_root)
+    rgb = _dump(tmp_path / 'rgb.pkl', RGB6, LABELS6)
+    audio = _dump(tmp_path / 'audio.pkl', AUDIO6, LABELS6)
     out = tmp_path / 'fused.pkl'
-    args = [str(tmp_path / 'rgb.pkl'), str(tmp_path / 'audio.pkl'), '--weights', '3', '1',
-            '--topk', '1', '--out', str(out)]
-    reports = tool.main(args)
+    reports = tool.main(['--task', 'recognition', rgb, audio, '--weights', '2', '1', '--out',
+                         str(out)])
+    # (2 * rgb + audio) / 3, row by row
+    expected = np.array([[0.85, 0.70, 0.35, 0.36, 0.36, 0.38],
+                         [1.10, 0.64, 0.44, 0.37, 0.29, 0.16],
+                         [0.54, 0.50, 0.85, 0.65, 0.28, 0.18],
+                         [0.62, 0.54, 0.48, 0.40, 0.24, 0.72]]) / 3
+    fused, labels = load_recognition_dump(str(out))
+    np.testing.assert_allclose(fused, expected, rtol=1e-6)
+    np.testing.assert_array_equal(labels, LABELS6)
     with open(out, 'rb') as f:
-        samples = pickle.load(f)
-    scores = np.stack([s['pred_score'].numpy() for s in samples])
-    np.testing.assert_allclose(scores, fuse_scores([RGB, AUDIO], [3, 1]), rtol=1e-6)
-    assert [int(s['gt_label']) for s in samples] == LABELS.tolist()
-    assert reports[str(tmp_path / 'rgb.pkl')]['top1'] == 0.5
-    top1 = accuracy_report(scores, LABELS, (1, ))['top1']
-    assert reports['fused']['top1'] == top1
+        assert [int(s['pred_label']) for s in pickle.load(f)] == [0, 0, 2, 5]
+    # rgb: top-1 hits videos 0, 2; the labels of videos 1 and 3 score lowest (top-5 misses).
+    # audio: top-1 hits 1, 3; video 0's label scores lowest. fused: top-1 hits 0, 2, 3 (video
+    # 1's label is 2nd); every label in the top 5. One video per class: mean class acc = top-1.
+    assert reports[rgb] == dict(top1=0.5, top5=0.5, mean_class_accuracy=0.5)
+    assert reports[audio] == dict(top1=0.5, top5=0.75, mean_class_accuracy=0.5)
+    assert reports['fused'] == dict(top1=0.75, top5=1.0, mean_class_accuracy=0.75)
     fused_line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith('fused')]
-    assert f'{top1:.4f}' in fused_line[0]
+    assert fused_line[0].split() == ['fused', '0.7500', '1.0000', '0.7500']
+    # equal weights by default; --model-weights (detection's spelling) is the same option
+    equal = tool.main(['--task', 'recognition', rgb, audio, '--out', str(tmp_path / 'eq.pkl')])
+    np.testing.assert_allclose(load_recognition_dump(str(tmp_path / 'eq.pkl'))[0],
+                               (RGB6 + AUDIO6) / 2, rtol=1e-6)
+    assert equal['fused'] == accuracy_report((RGB6 + AUDIO6) / 2, LABELS6)
+    alias = tool.main(['--task', 'recognition', rgb, audio, '--model-weights', '2', '1'])
+    assert alias['fused'] == reports['fused']
+
+
+def test_ensemble_tool_recognition_bad_inputs(tmp_path, repo_root):
+    tool = _ensemble_tool(repo_root)
+    rgb = _dump(tmp_path / 'rgb.pkl', RGB, LABELS)
     # mismatched labels: a clear error naming the file and the sample
-    _dump(tmp_path / 'bad.pkl', AUDIO, [0, 2, 1, 2])
-    with pytest.raises(SystemExit, match='bad.pkl: sample 2 has label 1'):
-        tool.main([str(tmp_path / 'rgb.pkl'), str(tmp_path / 'bad.pkl')])
+    bad = _dump(tmp_path / 'bad.pkl', AUDIO, [0, 2, 1, 2])
+    out = tmp_path / 'fused.pkl'
+    with pytest.raises(ValueError, match=r'bad\.pkl: sample 2 has label 1 but .*rgb\.pkl has 2'):
+        tool.main(['--task', 'recognition', rgb, bad, '--out', str(out)])
+    assert not out.exists()
+    short = _dump(tmp_path / 'short.pkl', AUDIO[:3], LABELS[:3])
+    with pytest.raises(ValueError, match=r'short\.pkl: 3 samples x 3 classes, but .*rgb\.pkl '
+                       'has 4 x 3'):
+        tool.main(['--task', 'recognition', rgb, short])
+    with pytest.raises(ValueError, match='--weights: 1 weights for 2 dumps'):
+        tool.main(['--task', 'recognition', rgb, rgb, '--weights', '1'])
+    with pytest.raises(ValueError, match=r'nope\.pkl: recognition dump not found'):
+        tool.main(['--task', 'recognition', rgb, str(tmp_path / 'nope.pkl')])
+    cut = tmp_path / 'cut.pkl'
+    cut.write_bytes(open(rgb, 'rb').read()[:40])
+    with pytest.raises(ValueError, match=r'cut\.pkl: not a readable pickle'):
+        tool.main(['--task', 'recognition', rgb, str(cut)])
+    # detection-only options are refused in recognition mode, and detection stays the default
+    with pytest.raises(SystemExit):
+        tool.main(['--task', 'recognition', rgb, rgb, '--method', 'mean'])
+    args = tool.parse_args([rgb, '--weights', 'w.json', '--out', 'o.csv'])
+    assert args.task == 'detection' and args.weights == 'w.json' and args.method == 'mean'

@@ -1,7 +1,8 @@
-"""Ensemble the AVA results of several models into one AVA result CSV (issue 9).
+"""Ensemble several models: AVA detections (issue 9) or recognition scores (issue 10).
 
-Inputs are AVA result CSVs or ``tools/test.py --dump`` pickles, one per model, in a fixed order.
-Methods (see ``ava_plugins/ensemble/combine.py``):
+``--task detection`` (default) combines AVA results into one AVA result CSV. Inputs are AVA
+result CSVs or ``tools/test.py --dump`` pickles, one per model, in a fixed order. Methods (see
+``ava_plugins/ensemble/combine.py``):
 
 * ``mean``: plain score averaging (or ``--model-weights``);
 * ``per-class``: per-class weights from per-class validation AP (ACAR-Net 2020), fitted with
@@ -29,20 +30,70 @@ Examples::
         --save-selection arm_classes.json --out merged_test.csv
 
 With ``--gt`` and ``--label-map`` the written CSV is evaluated with the project's evaluator.
+
+``--task recognition`` late-fuses the video-level scores of recognisers (RGB, flow, audio; Qiniu
+ActivityNet 2018 report): inputs are ``tools/test.py --dump`` pickles of the same split in the
+same order, the fused score is the weighted average of
+:func:`~ava_plugins.ensemble.score_fusion.fuse_scores` with ``--weights`` (one per model,
+default equal; ``--apply-softmax`` for models tested with ``average_clips='score'``). Top-1 /
+top-5 / mean class accuracy of every input and of the fusion are printed; ``--out`` writes the
+fused samples in the same dump format::
+
+    python tools/ensemble.py --task recognition rgb.pkl flow.pkl audio.pkl \\
+        --weights 1 1 0.5 --out work_dirs/fused.pkl
 """
 import argparse
 import json
 import sys
 
-from ava_plugins.ensemble import (combine_results, fit_class_weights, load_results, load_weights,
-                                  replacement_weights, save_weights, select_classes_by_gain,
-                                  uniform_weights)
+from ava_plugins.ensemble import (accuracy_report, combine_results, fit_class_weights,
+                                  fuse_scores, load_results, load_weights, replacement_weights,
+                                  save_weights, select_classes_by_gain, uniform_weights)
+from ava_plugins.ensemble.score_fusion import load_recognition_dumps, save_recognition_dump
 from ava_plugins.evaluation import evaluate_ava, read_label_map, write_ava_csv
 from ava_plugins.utils import atomic_open
 
 
+def _task_option(parser, default):
+    parser.add_argument('--task',
+                        choices=['detection', 'recognition'],
+                        default=default,
+                        help='detection: combine AVA results (default); recognition: late '
+                        'fusion of video-level scores (see --task recognition --help)')
+
+
 def parse_args(argv=None):
+    """Parse the options of ``--task`` (detection unless given)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    _task_option(pre, 'detection')
+    if pre.parse_known_args(argv)[0].task == 'recognition':
+        return parse_recognition_args(argv)
+    return parse_detection_args(argv)
+
+
+def parse_recognition_args(argv=None):
+    p = argparse.ArgumentParser(description='Late-fuse the video-level scores of several '
+                                'recognisers and report accuracy')
+    _task_option(p, 'recognition')
+    p.add_argument('results', nargs='+', help='tools/test.py --dump pickles, one per model')
+    p.add_argument('--weights',
+                   '--model-weights',
+                   dest='weights',
+                   type=float,
+                   nargs='+',
+                   help='one weight per model (default: equal weights)')
+    p.add_argument('--apply-softmax',
+                   action='store_true',
+                   help="softmax each model's scores first (models tested with "
+                   "average_clips='score' store logits)")
+    p.add_argument('--topk', type=int, nargs='+', default=[1, 5], help='top-k accuracies')
+    p.add_argument('--out', help='write the fused samples (pickle, tools/test.py --dump format)')
+    return p.parse_args(argv)
+
+
+def parse_detection_args(argv=None):
     p = argparse.ArgumentParser(description='Ensemble AVA results of several models')
+    _task_option(p, 'detection')
     p.add_argument('results', nargs='+', help='result .csv or --dump .pkl, one per model')
     p.add_argument('--out', required=True, help='output AVA result CSV')
     p.add_argument('--method',
@@ -163,8 +214,31 @@ def _selected_classes(args):
     return selection.selected
 
 
+def fuse_recognition(args) -> dict:
+    """``--task recognition``: fused scores, accuracy of every model and of the fusion."""
+    if args.weights is not None and len(args.weights) != len(args.results):
+        raise ValueError(f'--weights: {len(args.weights)} weights for {len(args.results)} '
+                         'dumps')
+    scores, labels = load_recognition_dumps(args.results)
+    fused = fuse_scores(scores, args.weights, apply_softmax=args.apply_softmax)
+    topk = tuple(args.topk)
+    reports = {path: accuracy_report(s, labels, topk) for path, s in zip(args.results, scores)}
+    reports['fused'] = accuracy_report(fused, labels, topk)
+    keys = list(reports['fused'])
+    width = max(len(name) for name in reports)
+    print(f'{"model":<{width}}  ' + '  '.join(f'{k:>19}' for k in keys))
+    for name, rep in reports.items():
+        print(f'{name:<{width}}  ' + '  '.join(f'{rep[k]:>19.4f}' for k in keys))
+    if args.out:
+        save_recognition_dump(args.out, fused, labels)
+        print(f'{len(labels)} fused samples of {len(scores)} models written to {args.out}')
+    return reports
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.task == 'recognition':
+        return fuse_recognition(args)
     tables = _load(args.results, args)
     weights = _weights(args, tables)
     iou_thr = args.iou_thr if args.iou_thr is not None else (

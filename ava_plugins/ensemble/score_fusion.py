@@ -14,10 +14,14 @@ already stores softmax probabilities averaged over clips, TSN's consensus of §2
 ``Σ w`` does not change any ranking compared with mmaction2's ``report_accuracy.py`` weighted
 sum; it keeps fused scores in [0, 1].
 """
+import os.path as osp
+import pickle
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmaction.evaluation.functional import top_k_accuracy
+
+from ava_plugins.utils import atomic_open
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -90,7 +94,12 @@ def load_recognition_dump(path: str) -> Tuple[np.ndarray, np.ndarray]:
     Returns ``(N, C)`` float64 ``pred_score`` rows and ``(N,)`` int ``gt_label`` values.
     """
     import mmengine
-    samples = mmengine.load(path)
+    if not osp.isfile(path):
+        raise ValueError(f'{path}: recognition dump not found')
+    try:
+        samples = mmengine.load(path)
+    except Exception as err:  # unpickling errors have many types
+        raise ValueError(f'{path}: not a readable pickle ({err!r})') from None
     if not isinstance(samples, list) or not samples:
         raise ValueError(f'{path}: expected a non-empty list of data samples (tools/test.py '
                          f'--dump), got {type(samples).__name__}')
@@ -109,3 +118,37 @@ def load_recognition_dump(path: str) -> Tuple[np.ndarray, np.ndarray]:
     if len(sizes) != 1:
         raise ValueError(f'{path}: samples have different numbers of classes {sorted(sizes)}')
     return np.stack(scores), np.asarray(labels, dtype=np.int64)
+
+
+def load_recognition_dumps(paths: Sequence[str]) -> Tuple[List[np.ndarray], np.ndarray]:
+    """Read one dump per model of the same split -> per-model ``(N, C)`` scores, ``(N,)`` labels.
+
+    The dumps must hold the same videos in the same order (checked through their labels) and
+    the same number of classes.
+    """
+    scores: List[np.ndarray] = []
+    labels = None
+    for path in paths:
+        s, lab = load_recognition_dump(path)
+        if labels is None:
+            labels = lab
+        elif s.shape != scores[0].shape:
+            raise ValueError(f'{path}: {s.shape[0]} samples x {s.shape[1]} classes, but '
+                             f'{paths[0]} has {scores[0].shape[0]} x {scores[0].shape[1]}')
+        elif (lab != labels).any():
+            i = int(np.flatnonzero(lab != labels)[0])
+            raise ValueError(f'{path}: sample {i} has label {lab[i]} but {paths[0]} has '
+                             f'{labels[i]}: dumps must list the same videos in the same order')
+        scores.append(s)
+    return scores, labels
+
+
+def save_recognition_dump(path: str, scores: np.ndarray, labels: Sequence[int]) -> None:
+    """Write ``(N, C)`` scores and their labels as ``tools/test.py --dump`` samples
+    (``pred_score``, ``pred_label`` = argmax, ``gt_label``), atomically."""
+    import torch
+    samples = [dict(pred_score=torch.from_numpy(np.asarray(row, dtype=np.float32)),
+                    pred_label=torch.tensor([int(np.argmax(row))]),
+                    gt_label=torch.tensor([int(lab)])) for row, lab in zip(scores, labels)]
+    with atomic_open(path, 'wb') as f:
+        pickle.dump(samples, f)

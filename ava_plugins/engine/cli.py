@@ -1,0 +1,104 @@
+"""Command-line pieces shared by ``tools/train.py`` and ``tools/test.py``.
+
+:func:`run_cli`: a missing config, a misspelt ``custom_imports`` module or bad AVA data /
+feature banks end in one ``error:`` line naming the file and what was expected, and exit status
+2, instead of a traceback. Also mmaction2's launcher options and work-directory precedence.
+"""
+import argparse
+import difflib
+import importlib
+import os
+import os.path as osp
+import pkgutil
+import sys
+import warnings
+from typing import Callable, Optional, Sequence
+
+from mmengine.config import Config
+
+from ava_plugins.evaluation import AVAInputError
+from ava_plugins.structures import FeatureBankError
+
+
+class ConfigError(ValueError):
+    """The config file is missing or a module of its ``custom_imports`` cannot be imported."""
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` whose ``custom_imports`` failures name the key and the module.
+
+    mmengine reports a misspelt module as an ``ImportError`` listing ``sys.path``; here the
+    error names ``custom_imports.imports``, the module and, if one is close, the right name.
+    """
+    if not osp.isfile(path):
+        raise ConfigError(f'{path}: config file not found')
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    custom = cfg.get('custom_imports') or {}
+    imports = custom.get('imports', [])
+    for module in [imports] if isinstance(imports, str) else imports:
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            if custom.get('allow_failed_imports', False):
+                warnings.warn(f'{path}: custom_imports: {module!r} failed to import ({err}); '
+                              'skipped (allow_failed_imports=True)', UserWarning)
+                continue
+            if err.name is not None and module.startswith(err.name):
+                known = {m.name for m in pkgutil.iter_modules()} | {
+                    m.partition('.')[0] for m in sys.modules}
+                close = difflib.get_close_matches(err.name, sorted(known), n=1)
+                hint = f'; did you mean {close[0]!r}?' if close else ''
+                raise ConfigError(f'{path}: custom_imports.imports: no module named '
+                                  f'{err.name!r}{hint}') from None
+            raise ConfigError(f'{path}: custom_imports.imports: importing {module!r} '
+                              f'failed: {err}') from None
+    return cfg
+
+
+def error_text(err: BaseException) -> str:
+    """The message of ``err``; for an error re-raised from a dataloader worker (its message
+    holds the worker's traceback) the original error's last line."""
+    text = str(err)
+    if 'Traceback (most recent call last)' in text:
+        last = text.rstrip().splitlines()[-1]
+        text = last.split(': ', 1)[1] if ': ' in last else last
+    return text
+
+
+def run_cli(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
+    """Run a tool's ``main(argv)``; a :class:`ConfigError`, ``AVAInputError`` or
+    ``FeatureBankError`` is printed as one ``error:`` line on stderr and gives exit status 2.
+
+    Returns the exit status (0 on success), for ``sys.exit(run_cli(main))``.
+    """
+    try:
+        main(argv)
+    except ConfigError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    except (AVAInputError, FeatureBankError) as err:
+        print(f'error: {error_text(err)}', file=sys.stderr)
+        return 2
+    return 0
+
+
+def parse_launcher_args(parser: argparse.ArgumentParser,
+                        argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Add mmaction2's ``--launcher`` and ``--local-rank`` to a tool's ``parser``, parse
+    ``argv`` and export ``LOCAL_RANK`` (unless the launcher already set it)."""
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def set_launcher_and_work_dir(cfg: Config, args: argparse.Namespace) -> None:
+    """``cfg.launcher`` from ``--launcher``; ``cfg.work_dir`` from ``--work-dir``, else the
+    config's, else ``./work_dirs/<config name>`` (mmaction2's precedence)."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
