@@ -18,6 +18,11 @@ model = dict(
         bbox_roi_extractor=dict(output_size=7, sampling_ratio=0, aligned=False),
         bbox_head=dict(type='PoseSoftmaxBBoxHeadAVA', pose_id_range=(1, 14), cls_bias=False)))
 
+# mmaction2's AVADataset with validated inputs (clear errors naming file and line, counted skips).
+train_dataloader = dict(dataset=dict(type='ValidatedAVADataset'))
+val_dataloader = dict(dataset=dict(type='ValidatedAVADataset'))
+test_dataloader = val_dataloader
+
 # The project's exact AVA evaluator; mmaction2's AVAMetric keys are kept.
 val_evaluator = dict(type='AVAFrameMetric')
 test_evaluator = val_evaluator

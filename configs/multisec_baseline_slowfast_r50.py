@@ -63,8 +63,8 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     dict(type='PackActionInputs')
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+train_dataloader = dict(dataset=dict(type='ValidatedAVADataset', pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(type='ValidatedAVADataset', pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='AVAFrameMetric')

@@ -11,6 +11,18 @@ SHARED = REPO.parent / 'shared'
 FIXTURES = SHARED / 'fixtures'
 
 
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """A test that switches mmengine's default scope (e.g. to ``mmpose``) does not leak it."""
+    from collections import OrderedDict
+
+    from mmengine.registry import DefaultScope
+    saved = OrderedDict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
     return REPO

@@ -59,7 +59,7 @@ def test_acar_recipe_values(name):
     resize = cfg.train_dataloader.dataset.pipeline[kinds.index('Resize')]
     assert resize.scale == (-1, 256)
     assert cfg.train_dataloader.dataset.type == (
-        'AVAKineticsDataset' if 'kinetics' in name else 'AVADataset')
+        'AVAKineticsDataset' if 'kinetics' in name else 'ValidatedAVADataset')
 
 
 def make_batch(num_clips, size, frames, num_classes, seed=0):

@@ -27,6 +27,12 @@ R18 = (64, 128, 256, 512)
 K = 17
 
 
+@pytest.fixture(autouse=True)
+def mmpose_scope():
+    """Every test here builds from mmpose's registries (conftest restores the scope after)."""
+    init_default_scope('mmpose')
+
+
 @pytest.fixture
 def one_torch_thread():
     """Two threads on two shared cores spin against each other (10x slower here)."""
@@ -148,7 +154,6 @@ def _make_tiny_coco(root: Path, num_images: int = 2, seed: int = 0) -> Path:
 
 def test_forward_shapes_and_top_down_flow(one_torch_thread):
     """Every GlobalNet level and RefineNet at the output size; the pyramid flows top-down only."""
-    init_default_scope('mmpose')
     model = MODELS.build(_tiny_cfg('/unused').model)
     model.eval()
     head = model.head

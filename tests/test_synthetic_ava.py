@@ -102,7 +102,7 @@ def test_loads_through_mmaction_avadataset_and_training_pipeline(tiny):
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.update(_paths(tiny, 'train'), timestamp_end=912)
     ds = DATASETS.build(ds_cfg)
-    assert type(ds) is AVADataset
+    assert isinstance(ds, AVADataset)
     gt = read_person_boxes(tiny['train_csv'])
     assert len(ds) == len(gt)
     with open(tiny['train_proposals'], 'rb') as f:
@@ -334,7 +334,7 @@ def test_tiny_linear_config_inherits_the_real_one():
     assert {k: v for k, v in head.items() if k not in changed} == {
         k: v for k, v in real_head.items() if k not in changed}
     ds = cfg.train_dataloader.dataset
-    assert ds.type == real.train_dataloader.dataset.type == 'AVADataset'
+    assert ds.type == real.train_dataloader.dataset.type == 'ValidatedAVADataset'
     assert ds.ann_file == 'data/synthetic_ava/annotations/ava_train_synthetic.csv'
     assert (ds.timestamp_start, ds.timestamp_end, ds.fps) == (900, 940, 10)
     d = SyntheticAVAConfig()

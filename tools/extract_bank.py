@@ -70,6 +70,8 @@ def build_split_dataset(cfg: Config, split: str):
 def make_compute_fn(model, dataset, feature: str, max_per_second: int, device, canvas=None):
     """``video_id -> (timestamps, features, boxes x1,y1,x2,y2,score)`` for extract_bank."""
     feature_fn = BANK_FEATURES[feature]
+    if getattr(feature_fn, 'per_keyframe', False):
+        max_per_second = 1  # one item per keyframe clip, whatever --max-per-second says
     if canvas is not None:
         if feature != 'acar':
             raise ValueError(f'--canvas applies to --feature acar, not {feature!r}')

@@ -15,6 +15,8 @@ slow_channels = 32  # the fast pathway has slow_channels / channel_ratio (8)
 context_channels = slow_channels * 8 + slow_channels // 8 * 8
 hidden_channels = 64
 
+synthetic_claims = ['interaction']  # high-order actor-context-actor relations
+
 model = dict(
     init_cfg=None,
     backbone=dict(

@@ -18,6 +18,16 @@ Synthetic videos last 40 s, so the +-10 s window of the real config is kept.
 """
 _base_ = ['../acfb_slowfast_r101.py', '_base_/synthetic_ava.py']
 
+# For tools/benchmarks/synthetic_capabilities.py: the bank of a trained acar_slowfast_tiny.py of
+# the same seed (unpooled maps), and that model as initialisation (as the commands above).
+synthetic_prerequisites = [
+    dict(type='bank', config='acar_slowfast_tiny.py', feature='acar',
+         path='data/synthetic_ava/acfb',
+         cfg_options={'model.roi_head.shared_head.downsample': 'none'}),
+    dict(type='checkpoint', config='acar_slowfast_tiny.py'),
+]
+synthetic_claims = ['interaction', 'long_term']  # relations, and over the bank's +-10 s
+
 slow_channels = 32  # the fast pathway has slow_channels / channel_ratio (8)
 context_channels = slow_channels * 8 + slow_channels // 8 * 8
 hidden_channels = 64

@@ -4,6 +4,7 @@ of the synthetic res4 cache (``configs/multisec_res4_cache_slowfast_r50.py``): t
 _base_ = './multisec_baseline_slowfast_tiny.py'
 
 res4_img_shape = (80, 142)
+synthetic_benchmark = False  # writes the res4 cache; the head is the baseline's
 
 val_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SampleAVAFrames', clip_len=8, frame_interval=1, test_mode=True),

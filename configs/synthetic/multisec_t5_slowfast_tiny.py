@@ -14,6 +14,24 @@ res4_img_shape = (80, 142)
 synthetic_span = 5
 load_from = 'work_dirs/multisec_baseline_slowfast_tiny/epoch_8.pth'
 
+# For tools/benchmarks/synthetic_capabilities.py: stage 1 of the same seed (initialisation and
+# the res4 caches it writes at the fixed frame size) and the tubes linked over the span.
+synthetic_stage1_prerequisites = [
+    dict(type='checkpoint', config='multisec_baseline_slowfast_tiny.py'),
+    dict(type='bank', config='multisec_baseline_slowfast_tiny.py',
+         extract_config='multisec_res4_cache_slowfast_tiny.py', feature='res4',
+         path='data/synthetic_ava/res4_train', splits=('train', ), max_per_second=1),
+    dict(type='bank', config='multisec_baseline_slowfast_tiny.py',
+         extract_config='multisec_res4_cache_slowfast_tiny.py', feature='res4',
+         path='data/synthetic_ava/res4_val', splits=('val', ), max_per_second=1),
+]
+synthetic_prerequisites = synthetic_stage1_prerequisites + [
+    dict(type='tubes', split=split, span=synthetic_span,
+         path=f'data/synthetic_ava/annotations/tubes_{split}_T{synthetic_span}.pkl')
+    for split in ('train', 'val')
+]
+synthetic_claims = ['long_term']
+
 model = dict(
     backbone=dict(
         slow_pathway=dict(depth=18, base_channels=slow_channels),

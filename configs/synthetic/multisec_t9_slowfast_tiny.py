@@ -3,6 +3,11 @@ tubes linked over 9 keyframes (``tools/link_tubes.py ... --span 9``)."""
 _base_ = './multisec_t5_slowfast_tiny.py'
 
 synthetic_span = 9
+synthetic_prerequisites = _base_.synthetic_stage1_prerequisites + [
+    dict(type='tubes', split=split, span=synthetic_span,
+         path=f'data/synthetic_ava/annotations/tubes_{split}_T{synthetic_span}.pkl')
+    for split in ('train', 'val')
+]
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(bank_dir='data/synthetic_ava/res4_train',
          tube_file=f'data/synthetic_ava/annotations/tubes_train_T{synthetic_span}.pkl',

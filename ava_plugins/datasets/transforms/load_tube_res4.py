@@ -27,6 +27,7 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 from ...structures.feature_bank import FeatureBank
+from ..keypoints_io import AVADataError
 
 
 def clip_offsets(span: int, num_clips: int) -> np.ndarray:
@@ -102,10 +103,17 @@ class LoadTubeRes4(BaseTransform):
     @property
     def tubes(self) -> dict:
         if self._tubes is None:
-            with open(self.tube_file, 'rb') as f:
-                tubes = pickle.load(f)
+            try:
+                with open(self.tube_file, 'rb') as f:
+                    tubes = pickle.load(f)
+            except FileNotFoundError:
+                raise AVADataError(f'{self.tube_file}: tube file not found; write it with '
+                                   f'tools/link_tubes.py PROPOSALS.pkl {self.tube_file} '
+                                   f'--span T') from None
+            except (pickle.UnpicklingError, EOFError) as e:
+                raise AVADataError(f'{self.tube_file}: not a readable pickle ({e})') from None
             if not isinstance(tubes, dict):
-                raise ValueError(f'{self.tube_file}: expected a dict {{"video,timestamp": (N, T, '
+                raise AVADataError(f'{self.tube_file}: expected a dict {{"video,timestamp": (N, T, '
                                  f'5)}} from tools/link_tubes.py, got {type(tubes).__name__}')
             self._tubes = tubes
         return self._tubes
