@@ -266,28 +266,6 @@ def test_i3d_configs(name, classes, depth):
         assert 'kinetics400' not in cfg.train_dataloader.dataset.ann_file
 
 
-@pytest.mark.parametrize('name,backbone,classes,modality', [
-    ('tsn_r152_1x1x3_kinetics400_rgb', ('ResNet', 152), 400, 'rgb'),
-    ('tsn_r152_5x1x3_kinetics400_flow', ('ResNet', 152), 400, 'flow'),
-    ('tsn_resnext101-32x8d_1x1x3_kinetics400_rgb', ('torchvision.resnext101_32x8d', None), 400,
-     'rgb'),
-    ('tsn_inception-v3_1x1x3_kinetics400_rgb', ('torchvision.inception_v3', None), 400, 'rgb'),
-    ('tsn_r152_1x1x3_mit_rgb', ('ResNet', 152), 339, 'rgb'),
-    ('tsn_r101_5x1x3_mit_flow', ('ResNet', 101), 339, 'flow')])
-def test_tsn_configs(name, backbone, classes, modality):
-    """TSN backbones of report Tables 1-2 that mmaction2 / torchvision provide."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(CONFIGS / 'tsn' / f'{name}.py')
-    assert (cfg.model.backbone.type, cfg.model.backbone.get('depth')) == backbone
-    assert cfg.model.type == 'Recognizer2D' and cfg.model.cls_head.type == 'TSNHead'
-    assert cfg.model.cls_head.num_classes == classes
-    assert cfg.model.cls_head.consensus.type == 'AvgConsensus'
-    sample = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'SampleFrames'][0]
-    assert sample.num_clips == 3 and sample.clip_len == (5 if modality == 'flow' else 1)
-    if modality == 'flow':
-        assert cfg.model.backbone.in_channels == 10
-
-
 def test_real_mask_config_builds_with_five_table5_blocks():
     from mmengine.config import Config
     from mmengine.registry import init_default_scope

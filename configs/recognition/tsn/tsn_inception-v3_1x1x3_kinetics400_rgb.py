@@ -1,7 +1,9 @@
 """TSN Inception-V3, RGB, Kinetics-400 (Qiniu ActivityNet 2018 report, Table 1: 68.52).
 
 torchvision's ``inception_v3`` (ImageNet weights, no auxiliary classifier) in mmaction2's TSN
-recipe, at Inception's 299 px input.
+recipe, at Inception's 299 px input. ``transform_input=True``, as torchvision sets it for these
+weights: they were trained on [-1, 1] inputs, and the layer maps mmaction2's ImageNet-normalised
+frames to that range.
 """
 _base_ = ('mmaction::recognition/tsn/'
           'tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py')
@@ -10,7 +12,7 @@ custom_imports = dict(imports=['ava_plugins'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(type='torchvision.inception_v3', weights='IMAGENET1K_V1', aux_logits=False,
-                  transform_input=False, _delete_=True),
+                  transform_input=True, _delete_=True),
     cls_head=dict(in_channels=2048))
 
 train_pipeline = [
