@@ -1,6 +1,8 @@
 """Shared fixtures: paths, and a tiny AVA-format dataset built from mmaction2's own fixture."""
+import contextlib
 import csv
 import shutil
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +13,30 @@ SHARED = REPO.parent / 'shared'
 FIXTURES = SHARED / 'fixtures'
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """A test that switches mmengine's default scope (e.g. to ``mmpose``) does not leak it."""
-    from collections import OrderedDict
-
+@contextlib.contextmanager
+def _kept_default_scope():
+    """Restore mmengine's default scope (e.g. switched to ``mmpose`` by ``init_model``) on exit."""
     from mmengine.registry import DefaultScope
     saved = OrderedDict(DefaultScope._instance_dict)
-    yield
-    DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(saved)
+    try:
+        yield
+    finally:
+        DefaultScope._instance_dict.clear()
+        DefaultScope._instance_dict.update(saved)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _module_default_scope():
+    """A test module's fixtures do not leak their default scope into the next module."""
+    with _kept_default_scope():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_default_scope():
+    """A test does not leak its default scope into the next test."""
+    with _kept_default_scope():
+        yield
 
 
 @pytest.fixture(scope='session')
