@@ -7,13 +7,13 @@ R101 ACAR head) attending from the current clip's first-order maps, without max 
 frozen bank maps of the same video within +-10 s (~20 s span). The window is read per sample
 by ``LoadBankWindow`` (fp16, memory-mapped) and handed to the head through the metainfo.
 
-Build the bank first with the trained ACAR model (same input size, no max pool; AVA training
-banks use GT boxes in the report, here the dataset's proposals >= its score threshold)::
+Build the bank first with the trained ACAR model (same input size, no max pool; the report's
+AVA training bank is extracted at the GT boxes, the validation/test bank at the detections)::
 
     tools/dist_extract_bank.sh configs/acar_slowfast_r101.py ACAR.pth 8 --feature acar \
-        --out data/ava/acfb --split train --canvas 14 36 \
+        --out data/ava/acfb --split train --boxes gt --canvas 14 36 \
         --cfg-options model.roi_head.shared_head.downsample=none
-    (the same with --split val)
+    (the same with --split val and without --boxes gt: the dataset's detections >= 0.7)
 
 ``--canvas`` must hold every clip's maps: with the short side at 256 the context is 16 cells
 high (14 map rows after conv2) and AVA's widest frames (~2.35:1, 602 px) give 38 columns (36

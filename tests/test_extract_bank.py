@@ -162,3 +162,53 @@ def test_acar_bank_holds_the_first_order_maps(tiny_ava, repo_root, tmp_path):
     assert wide.shape == (2, 64, 4, 5)
     torch.testing.assert_close(wide[:, :, :3, :3], ref, rtol=0, atol=0)
     assert (wide[:, :, 3:] == 0).all() and (wide[:, :, :, 3:] == 0).all()
+
+
+def test_gt_boxes_bank_holds_the_annotated_persons(checkpoint, tiny_ava, repo_root, tmp_path):
+    """``--boxes gt`` (ACAR-Net's training banks): one item per annotated person of each
+    keyframe, at its GT box with score 1, equal to the pooled features at that box."""
+    import csv
+    import importlib.util
+
+    from mmaction.registry import DATASETS
+    from mmdet.registry import MODELS
+    from mmengine.runner import load_checkpoint
+    spec = importlib.util.spec_from_file_location(
+        'extract_bank_tool', os.path.join(repo_root, 'tools/extract_bank.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    bank_dir = tmp_path / 'gt_bank'
+    tool.main([os.path.join(repo_root, CONFIG), str(checkpoint), '--out', str(bank_dir),
+               '--boxes', 'gt', '--max-per-second', '10', '--cfg-options',
+               *data_options(tiny_ava)])
+
+    persons = {}  # (video, t) -> {person id: box}, from the annotation CSV itself
+    with open(tiny_ava['ann_file']) as f:
+        for row in csv.reader(f):
+            persons.setdefault((row[0], int(row[1])), {})[row[7]] = [float(v) for v in row[2:6]]
+    bank = FeatureBank(str(bank_dir))
+    cfg = Config.fromfile(os.path.join(repo_root, CONFIG))
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in data_options(tiny_ava)))
+    model = MODELS.build(cfg.model).eval()
+    load_checkpoint(model, str(checkpoint), map_location='cpu')
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    assert sorted((v, t) for v in bank.videos() for t in np.unique(bank.timestamps(v))) == \
+        sorted(persons)
+    for idx in range(len(dataset)):
+        info = dataset.get_data_info(idx)
+        feats, boxes, scores = bank.read_items(info['video_id'], info['timestamp'])
+        expected = sorted(persons[(info['video_id'], info['timestamp'])].values())
+        np.testing.assert_allclose(sorted(boxes.tolist()), expected, atol=1e-6)
+        np.testing.assert_array_equal(scores, 1)
+        sample = dataset[idx]
+        gt = sample['data_samples'].gt_instances.bboxes
+        with torch.no_grad():
+            data = model.data_preprocessor(pseudo_collate([sample]), False)
+            slow, fast = model.extract_feat(data['inputs'])
+            context = torch.cat([slow.mean(2), fast.mean(2)], dim=1)
+            extractor = cfg.model.roi_head.bbox_roi_extractor
+            ref = roi_align(context, torch.cat([gt.new_zeros(len(gt), 1), gt], dim=1),
+                            extractor.output_size, spatial_scale=1 / 16,
+                            sampling_ratio=extractor.sampling_ratio,
+                            aligned=extractor.aligned).amax(dim=(2, 3))
+        np.testing.assert_allclose(feats.astype(np.float32), ref.numpy(), rtol=2e-3, atol=2e-3)

@@ -1,7 +1,8 @@
 """Write a feature bank from a trained detector: one shard per video, resumable, distributed.
 
     python tools/extract_bank.py CONFIG CKPT --out BANK_DIR [--split train|val]
-        [--feature roi|acar|res4] [--canvas H W] [--max-per-second 5] [--cfg-options ...]
+        [--feature roi|acar|res4] [--boxes proposals|gt] [--canvas H W] [--max-per-second 5]
+        [--cfg-options ...]
     tools/dist_extract_bank.sh CONFIG CKPT GPUS --out BANK_DIR ...
 
 For every keyframe of every video of the split (the config's dataloader of that split, with
@@ -10,6 +11,11 @@ the test pipeline), the detector runs on the keyframe's clip and the ``--feature
 ``--max-per-second`` highest-scoring proposals are kept and stored with their boxes and scores
 (:mod:`ava_plugins.structures.feature_bank`, fp16). Videos are split across ranks; a finished
 shard is never recomputed, so an interrupted run continues where it stopped.
+
+``--boxes gt`` extracts at the keyframe's ground-truth person boxes instead (score 1, in the
+annotation's order; ``--max-per-second`` still caps them): the ACAR-Net report builds its AVA
+training banks from GT boxes ("we use the trained ACAR-Net to extract both training and
+validation/testing banks", with GT boxes for training, §1.3).
 
 ``--feature acar`` writes ACAR-Net's Actor-Context Feature Bank (first-order maps, one
 ``d x H x W`` map per proposal on a fixed canvas; ``--canvas H W`` sets it, see
@@ -31,6 +37,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import get_dist_info, init_dist
 from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
 from mmengine.runner import load_checkpoint
 
 
@@ -41,6 +48,9 @@ def parse_args(argv=None):
     parser.add_argument('--out', required=True, help='bank directory')
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='val')
     parser.add_argument('--feature', choices=sorted(BANK_FEATURES), default='roi')
+    parser.add_argument('--boxes', choices=['proposals', 'gt'], default='proposals',
+                        help="persons to extract at: the dataset's proposals (above its score "
+                        'threshold) or the ground-truth boxes of the keyframe')
     parser.add_argument('--canvas', type=int, nargs=2, metavar=('H', 'W'),
                         help='--feature acar: map canvas of every item (default: the map size '
                         'of the padded input)')
@@ -67,8 +77,10 @@ def build_split_dataset(cfg: Config, split: str):
     return DATASETS.build(ds_cfg)
 
 
-def make_compute_fn(model, dataset, feature: str, max_per_second: int, device, canvas=None):
-    """``video_id -> (timestamps, features, boxes x1,y1,x2,y2,score)`` for extract_bank."""
+def make_compute_fn(model, dataset, feature: str, max_per_second: int, device, canvas=None,
+                    box_source: str = 'proposals'):
+    """``video_id -> (timestamps, features, boxes x1,y1,x2,y2,score)`` for extract_bank;
+    ``box_source='gt'`` computes the features at the ground-truth boxes (score 1)."""
     feature_fn = BANK_FEATURES[feature]
     if getattr(feature_fn, 'per_keyframe', False):
         max_per_second = 1  # one item per keyframe clip, whatever --max-per-second says
@@ -85,10 +97,17 @@ def make_compute_fn(model, dataset, feature: str, max_per_second: int, device, c
         times, feats, boxes = [], [], []
         for i in sorted(by_video[video_id], key=lambda i: dataset.get_data_info(i)['timestamp']):
             info = dataset.get_data_info(i)
-            data = model.data_preprocessor(pseudo_collate([dataset[i]]), False)
+            sample = dataset[i]
+            if box_source == 'gt':
+                packed = sample['data_samples']
+                packed.proposals = InstanceData(bboxes=packed.gt_instances.bboxes.clone())
+                props = np.asarray(info['gt_bboxes'], dtype=np.float32).reshape(-1, 4)
+                scores = np.ones(len(props), dtype=np.float32)
+            else:
+                props = np.asarray(info['proposals'], dtype=np.float32)
+                scores = np.asarray(info.get('scores', np.ones(len(props))), dtype=np.float32)
+            data = model.data_preprocessor(pseudo_collate([sample]), False)
             out = feature_fn(model, data).float().cpu().numpy()
-            props = np.asarray(info['proposals'], dtype=np.float32)
-            scores = np.asarray(info.get('scores', np.ones(len(props))), dtype=np.float32)
             if len(out) != len(props):
                 raise RuntimeError(f'{video_id},{info["timestamp"]}: {len(out)} features for '
                                    f'{len(props)} proposals')
@@ -122,7 +141,7 @@ def main(argv=None):
     model.to(device).eval()
     dataset = build_split_dataset(cfg, args.split)
     videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second, device,
-                                      args.canvas)
+                                      args.canvas, args.boxes)
     result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size)
     print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '
           f'{len(result["skipped"])} finished ones -> {args.out}')
