@@ -150,6 +150,30 @@ def test_missing_or_inconsistent_arm_meta_is_named(tiny_cfg):
 
 # --- end to end -----------------------------------------------------------------------------
 
+def armless_synthetic_val(tmp_path, tiny_cfg):
+    """A small synthetic set whose every keyframe's first person is armless (keypoint scores
+    0; every synthetic arm is valid otherwise) and the tiny config's val dataset on it.
+
+    Returns the generator's files, the config and the keypoints."""
+    from ava_plugins.datasets import generate_synthetic_ava
+    files = generate_synthetic_ava(str(tmp_path), seed=3, train_videos=1, val_videos=1,
+                                   seconds=8, fps=4, size=64)
+    kps = load(files['val_keypoints'])
+    for key in kps:
+        if len(kps[key]) > 1:
+            kps[key][0, :, 2] = 0
+    with open(files['val_keypoints'], 'wb') as f:
+        pickle.dump(kps, f)
+    cfg = copy.deepcopy(tiny_cfg)
+    ds_cfg = cfg.val_dataloader.dataset
+    ds_cfg.update(ann_file=files['val_csv'], exclude_file=files['val_excluded'],
+                  label_file=files['label_map'], proposal_file=files['val_proposals'],
+                  data_prefix=dict(img=files['rawframes']), timestamp_end=908, fps=4)
+    arm_step = next(t for t in ds_cfg.pipeline if t['type'] == 'ArmRoIs')
+    arm_step.update(keypoint_file=files['val_keypoints'], proposal_file=files['val_proposals'])
+    return files, cfg, kps
+
+
 def test_tiny_arm_config_test_step_reports_person_boxes(tmp_path, tiny_cfg):
     """configs/synthetic/arm_slowfast_tiny.py, randomly initialised, on a synthetic val sample
     with a person made armless (keypoint scores 0): ``model.test_step`` reports the sample's
@@ -163,23 +187,9 @@ def test_tiny_arm_config_test_step_reports_person_boxes(tmp_path, tiny_cfg):
     from mmengine.registry import init_default_scope
     from mmengine.structures import InstanceData
 
-    from ava_plugins.datasets import generate_synthetic_ava
     from ava_plugins.datasets.transforms.arm_rois import arm_boxes
-    files = generate_synthetic_ava(str(tmp_path), seed=3, train_videos=1, val_videos=1,
-                                   seconds=8, fps=4, size=64)
-    kps = load(files['val_keypoints'])
-    for key in kps:  # every synthetic arm is valid: make each keyframe's first person armless
-        if len(kps[key]) > 1:
-            kps[key][0, :, 2] = 0
-    with open(files['val_keypoints'], 'wb') as f:
-        pickle.dump(kps, f)
-    cfg = copy.deepcopy(tiny_cfg)
+    files, cfg, kps = armless_synthetic_val(tmp_path, tiny_cfg)
     ds_cfg = cfg.val_dataloader.dataset
-    ds_cfg.update(ann_file=files['val_csv'], exclude_file=files['val_excluded'],
-                  label_file=files['label_map'], proposal_file=files['val_proposals'],
-                  data_prefix=dict(img=files['rawframes']), timestamp_end=908, fps=4)
-    arm_step = next(s for s in ds_cfg.pipeline if s['type'] == 'ArmRoIs')
-    arm_step.update(keypoint_file=files['val_keypoints'], proposal_file=files['val_proposals'])
     init_default_scope('mmaction')
     ds = DATASETS.build(ds_cfg)
     props = load(files['val_proposals'])
@@ -239,3 +249,68 @@ def test_tiny_arm_config_test_step_reports_person_boxes(tmp_path, tiny_cfg):
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(result.bboxes.numpy(),
                                plain_boxes.pred_instances.bboxes.numpy()[has_arm], atol=1e-5)
+
+
+def test_tta_merges_arm_rois_before_the_person_maximum(tmp_path, tiny_cfg):
+    """``AVATTAModel`` around the arm model: one view equals no TTA; 2 sizes x flip with
+    ``merge='mean'`` give, per person, the maximum over its arm RoIs of the per-RoI mean over
+    the views of the plain model's probabilities (each view run on its own pipeline)."""
+    from mmaction.registry import DATASETS
+    from mmdet.registry import MODELS
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+
+    from ava_plugins.models import AVATTAModel, ava_tta_pipeline
+    from ava_plugins.models.roi_heads.arm_roi_head import ARM_META_KEYS
+    from ava_plugins.models.tta.ava_tta_model import TTA_META_KEYS
+    _, cfg, _ = armless_synthetic_val(tmp_path, tiny_cfg)
+    ds_cfg = cfg.val_dataloader.dataset
+    steps = list(ds_cfg.pipeline)
+    head = steps[:[t['type'] for t in steps].index('ArmRoIs') + 1]
+    meta_keys = TTA_META_KEYS + ARM_META_KEYS
+    sizes = [(96, 54), (128, 72)]
+
+    def build_ds(pipeline):
+        init_default_scope('mmaction')
+        return DATASETS.build(dict(ds_cfg, pipeline=pipeline))
+
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    plain = MODELS.build(dict(cfg.model, roi_head=dict(cfg.model.roi_head,
+                                                       type='AVARoIHead'))).eval()
+    plain.load_state_dict(model.state_dict())
+    idx = 0
+    with torch.no_grad():
+        one = build_ds(ava_tta_pipeline(head, sizes[:1], flip=False, keep_ratio=False,
+                                        meta_keys=meta_keys))
+        tta = AVATTAModel(module=model, merge='logits')
+        out = tta.test_step(pseudo_collate([one[idx]]))[0].pred_instances
+        plain_view = build_ds(head + [
+            dict(type='Resize', scale=sizes[0], keep_ratio=False),
+            dict(type='FormatShape', input_format='NCTHW', collapse=True),
+            dict(type='PackActionInputs', meta_keys=meta_keys)])
+        ref = model.test_step(pseudo_collate([plain_view[idx]]))[0].pred_instances
+        torch.testing.assert_close(out.scores, ref.scores)
+        torch.testing.assert_close(out.bboxes, ref.bboxes)
+
+        views, meta = [], None
+        for size in sizes:
+            for flip in (0.0, 1.0):
+                view = build_ds(head + [
+                    dict(type='Resize', scale=size, keep_ratio=False),
+                    dict(type='Flip', flip_ratio=flip),
+                    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+                    dict(type='PackActionInputs', meta_keys=meta_keys)])[idx]
+                meta = view['data_samples'].metainfo
+                views.append(plain.test_step(pseudo_collate([view]))[0].pred_instances.scores)
+        mean = torch.stack(views).mean(0).numpy()
+        expected = person_maxima(mean, meta['arm_person_index'], len(meta['arm_person_bboxes']))
+        many = build_ds(ava_tta_pipeline(head, sizes, flip=True, keep_ratio=False,
+                                         meta_keys=meta_keys))
+        out = AVATTAModel(module=model, merge='mean').test_step(
+            pseudo_collate([many[idx]]))[0].pred_instances
+    np.testing.assert_allclose(out.scores.numpy(), np.stack([expected[p] for p in sorted(expected)]),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.bboxes.numpy(),
+                               np.asarray(meta['arm_person_bboxes'])[sorted(expected)], atol=1e-6)

@@ -195,17 +195,20 @@ def test_pipeline_without_flip_meta_is_refused(tiny_ava):
         AVATTAModel(module=linear_model()[0], merge='max')
 
 
-@pytest.mark.parametrize('name,scales', [('acar_slowfast_r101', (256, 288, 320)),
-                                         ('linear_slowfast_r50', (256, 288, 320)),
-                                         ('synthetic/linear_slowfast_tiny', (64, 80, 96))])
-def test_tta_configs_inherit_their_base(name, scales):
+@pytest.mark.parametrize('name,scales,merge,head', [
+    ('acar_slowfast_r101', (256, 288, 320), 'logits', 2),
+    ('linear_slowfast_r50', (256, 288, 320), 'logits', 2),
+    ('synthetic/linear_slowfast_tiny', (64, 80, 96), 'logits', 2),
+    ('arm_slowfast_r50', (224, 256, 320), 'sum', 3)])  # Fujitsu; ArmRoIs before the views
+def test_tta_configs_inherit_their_base(name, scales, merge, head):
     cfg = Config.fromfile(osp.join(REPO, 'configs', f'{name}_tta.py'))
     base = Config.fromfile(osp.join(REPO, 'configs', f'{name}.py'))
-    assert cfg.model.type == 'AVATTAModel' and cfg.model['merge'] == 'logits'
+    assert cfg.model.type == 'AVATTAModel' and cfg.model['merge'] == merge
     assert cfg.model.module == base.model
     pipe, base_pipe = cfg.test_dataloader.dataset.pipeline, base.test_dataloader.dataset.pipeline
-    assert pipe[:2] == base_pipe[:2]
-    resizes, flips, _, pack = pipe[2]['transforms']
+    assert pipe[:head] == base_pipe[:head] and len(pipe) == head + 1
+    resizes, flips, _, pack = pipe[head]['transforms']
+    assert set(base_pipe[-1].get('meta_keys', ())) <= set(pack[0]['meta_keys'])
     assert [r['scale'] for r in resizes] == [(-1, s) for s in scales]
     assert [f['flip_ratio'] for f in flips] == [0.0, 1.0]
     assert 'flip' in pack[0]['meta_keys']

@@ -69,7 +69,7 @@ class ArmRoIHead(AVARoIHead):
     ``scores`` (P', num_classes), P' the persons with at least one arm RoI, in person order.
     """
 
-    def _arm_meta(self, metas: List[dict], counts: List[int]):
+    def arm_meta(self, metas: List[dict], counts: List[int]):
         """Per clip, (n_i,) person index and (P_i, 4) person boxes, checked."""
         out = []
         for i, (meta, n) in enumerate(zip(metas, counts)):
@@ -102,7 +102,7 @@ class ArmRoIHead(AVARoIHead):
                              f'{len(data_samples)} clips')
         metas = [s.metainfo for s in data_samples]
         counts = [len(r.bboxes) for r in rpn_results_list]
-        arm_meta = self._arm_meta(metas, counts)
+        arm_meta = self.arm_meta(metas, counts)
         if sum(counts):
             roi_results = self.predict_bbox(x, metas, rpn_results_list,
                                             rcnn_test_cfg=self.test_cfg)

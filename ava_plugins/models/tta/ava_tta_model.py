@@ -20,7 +20,9 @@ does), checked to agree across views, and the per-view class scores combined:
 
 The pre-activation scores are read by wrapping the bbox head's ``predict_by_feat`` during the
 view's forward pass (every AVA RoI head in mmaction2 and this project ends in it), so no head
-needs changing.
+needs changing. A RoI head that reports per person rather than per RoI (``ArmRoIHead``: arm
+RoIs, results on person boxes) has its per-RoI scores merged across views first, then mapped
+to persons by its own ``person_results`` (the per-person maximum of the merged scores).
 """
 import contextlib
 from typing import List, Sequence
@@ -147,6 +149,19 @@ class AVATTAModel(BaseTTAModel):
     def bbox_head(self):
         return self.module.roi_head.bbox_head
 
+    @property
+    def per_person(self) -> bool:
+        """Whether the RoI head maps RoI scores to persons (``ArmRoIHead.person_results``)."""
+        return hasattr(self.module.roi_head, 'person_results')
+
+    def _activate(self, call: dict, logits: torch.Tensor) -> torch.Tensor:
+        """The bbox head's activation of one view's (merged) logits, on that view's RoIs."""
+        return self.bbox_head.predict_by_feat(
+            rois=(call['rois'][0].clone(), ),
+            cls_scores=(logits, ),
+            batch_img_metas=[call['batch_img_metas'][0]],
+            rcnn_test_cfg=call.get('rcnn_test_cfg'))[0].scores
+
     def test_step(self, data):
         """``data``: ``{'inputs': [view][clip], 'data_samples': [view][clip]}`` (mmcv
         ``TestTimeAug`` after collation). Returns the first view's data samples with
@@ -165,11 +180,13 @@ class AVATTAModel(BaseTTAModel):
                 store: list = []
                 with capture_head_inputs(self.bbox_head, store):
                     outputs.append(self.module.test_step(single)[0])
+                if not store and self.per_person and not len(outputs[-1].pred_instances):
+                    break  # no arm RoI in this clip: nothing to classify, nothing to merge
                 if len(store) != 1:
                     raise RuntimeError('AVATTAModel: expected one bbox_head.predict_by_feat '
                                        f'call per view, got {len(store)}')
                 calls.append(store[0])
-            merged.append(self._merge(outputs, calls))
+            merged.append(self._merge(outputs, calls) if calls else outputs[0])
         return merged
 
     def merge_preds(self, data_samples_list):
@@ -191,15 +208,18 @@ class AVATTAModel(BaseTTAModel):
                 'PackActionInputs.meta_keys)')
         if self.merge == 'logits':
             logits = torch.stack([call['cls_scores'][0] for call in calls]).mean(0)
-            first = calls[0]
-            scores = self.bbox_head.predict_by_feat(
-                rois=(first['rois'][0].clone(), ),
-                cls_scores=(logits, ),
-                batch_img_metas=[first['batch_img_metas'][0]],
-                rcnn_test_cfg=first.get('rcnn_test_cfg'))[0].scores
+            scores = self._activate(calls[0], logits)
         else:
-            probs = torch.stack([out.pred_instances.scores for out in outputs])
+            probs = torch.stack([
+                self._activate(call, call['cls_scores'][0]) if self.per_person else
+                out.pred_instances.scores for out, call in zip(outputs, calls)
+            ])
             scores = probs.mean(0) if self.merge == 'mean' else probs.sum(0)
+        if self.per_person:
+            roi_head = self.module.roi_head
+            arm_meta = roi_head.arm_meta([sample.metainfo], [len(scores)])
+            sample.pred_instances = roi_head.person_results(scores, arm_meta)[0]
+            return sample
         sample.pred_instances.bboxes = boxes.mean(0)
         sample.pred_instances.scores = scores
         return sample
