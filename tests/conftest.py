@@ -78,3 +78,38 @@ def tiny_ava(tmp_path_factory, fixtures_dir) -> dict:
         write_random_frames(root / 'rawframes' / vid, num_frames=110, size=32, seed=k)
     return dict(root=root, ann_file=root / 'ava_sample.csv', label_file=root / 'action_list.txt',
                 proposal_file=root / 'ava_proposals_sample.pkl', frames=root / 'rawframes')
+
+
+@pytest.fixture(scope='session')
+def synthetic(tmp_path_factory):
+    """A 12 s synthetic AVA set (1 train, 1 val video) for the multi-sec tests."""
+    from ava_plugins.datasets.synthetic import generate_synthetic_ava
+    root = tmp_path_factory.mktemp('multisec_synthetic')
+    return generate_synthetic_ava(str(root / 'data'), seed=0, train_videos=1, val_videos=1,
+                                  seconds=12, size=48)
+
+
+@pytest.fixture(scope='session')
+def res4_bank(synthetic, tmp_path_factory):
+    """A random stage-1 tiny model and the val res4 bank the tool extracts with it."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from multisec_support import CACHE_CONFIG, load_tool, synthetic_options
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(CACHE_CONFIG)
+    cfg.merge_from_dict(synthetic_options(synthetic))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    work = tmp_path_factory.mktemp('res4')
+    ckpt = work / 'stage1.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    bank_dir = work / 'bank'
+    opts = [f'{k}={v}' for k, v in synthetic_options(synthetic).items()]
+    result = load_tool().main([CACHE_CONFIG, str(ckpt), '--out', str(bank_dir), '--split', 'val',
+                               '--feature', 'res4', '--max-per-second', '1', '--cfg-options',
+                               *opts])
+    return dict(cfg=cfg, ckpt=ckpt, bank_dir=bank_dir, result=result)

@@ -17,7 +17,7 @@ from ava_plugins.datasets.transforms.load_tube_res4 import (LoadTubeRes4, clip_o
                                                             nearest_valid)
 from ava_plugins.models.roi_heads.shared_heads import MultiSecBaselineHead, MultiSecHead
 from ava_plugins.structures import FeatureBank, link_tubes
-from test_res4_cache import REPO, res4_bank, synthetic, synthetic_options  # noqa: F401
+from multisec_support import REPO, synthetic_options
 
 STAGE2_TINY = os.path.join(REPO, 'configs/synthetic/multisec_t5_slowfast_tiny.py')
 

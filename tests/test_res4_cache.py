@@ -4,23 +4,17 @@
 stage-1 model; running res5 and the RoI head on the cached volume must give the stage-1 model's
 own predictions on the frames (up to the bank's fp16 rounding, and exactly with it).
 """
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 
 import ava_plugins  # noqa: F401
 from ava_plugins.models.roi_heads.slowfast_res4 import (pack_res4, res4_channels, slowfast_res4,
                                                          slowfast_res5, unpack_res4)
 from ava_plugins.structures import FeatureBank
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE_CONFIG = os.path.join(REPO, 'configs/synthetic/multisec_res4_cache_slowfast_tiny.py')
+from multisec_support import CACHE_CONFIG
 
 
 def tiny_slowfast(lateral=True):
@@ -61,60 +55,6 @@ def test_pack_unpack_round_trip_and_bad_width():
     assert torch.equal(s, slow) and torch.equal(f, fast)
     with pytest.raises(ValueError, match='do not fit this backbone'):
         unpack_res4(packed[:, :-1], backbone)
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('extract_bank_tool',
-                                                  os.path.join(REPO, 'tools/extract_bank.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def synthetic_options(paths):
-    opts = {}
-    for split in ('train', 'val', 'test'):
-        data = 'val' if split == 'test' else split
-        ds = f'{split}_dataloader.dataset'
-        opts.update({
-            f'{ds}.ann_file': paths[f'{data}_csv'],
-            f'{ds}.exclude_file': paths[f'{data}_excluded'],
-            f'{ds}.label_file': paths['label_map'],
-            f'{ds}.proposal_file': paths[f'{data}_proposals'],
-            f'{ds}.data_prefix.img': paths['rawframes'],
-            f'{ds}.timestamp_end': 912,
-            f'{split}_dataloader.num_workers': 0,
-        })
-    return opts
-
-
-@pytest.fixture(scope='module')
-def synthetic(tmp_path_factory):
-    from ava_plugins.datasets.synthetic import generate_synthetic_ava
-    root = tmp_path_factory.mktemp('multisec_synthetic')
-    return generate_synthetic_ava(str(root / 'data'), seed=0, train_videos=1, val_videos=1,
-                                  seconds=12, size=48)
-
-
-@pytest.fixture(scope='module')
-def res4_bank(synthetic, tmp_path_factory):
-    """A random stage-1 tiny model and the val res4 bank the tool extracts with it."""
-    from mmdet.registry import MODELS
-    init_default_scope('mmaction')
-    cfg = Config.fromfile(CACHE_CONFIG)
-    cfg.merge_from_dict(synthetic_options(synthetic))
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    work = tmp_path_factory.mktemp('res4')
-    ckpt = work / 'stage1.pth'
-    torch.save(dict(state_dict=model.state_dict()), ckpt)
-    bank_dir = work / 'bank'
-    opts = [f'{k}={v}' for k, v in synthetic_options(synthetic).items()]
-    result = load_tool().main([CACHE_CONFIG, str(ckpt), '--out', str(bank_dir), '--split', 'val',
-                               '--feature', 'res4', '--max-per-second', '1', '--cfg-options',
-                               *opts])
-    return dict(cfg=cfg, ckpt=ckpt, bank_dir=bank_dir, result=result)
 
 
 def test_bank_holds_one_packed_volume_per_keyframe(res4_bank):
