@@ -85,13 +85,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(custom_classes=None, **_base_.synthetic_evaluator)
 test_evaluator = val_evaluator
 
-max_epochs = 16
-train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True, begin=1,
-         end=max_epochs, convert_to_iter_based=True)
-]
-optim_wrapper = dict(optimizer=dict(lr=0.05))
-default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))
+train_cfg = _base_.synthetic_schedule_16e.train_cfg  # 16 epochs
+param_scheduler = _base_.synthetic_schedule_16e.param_scheduler
+optim_wrapper = _base_.synthetic_schedule_16e.optim_wrapper
+default_hooks = _base_.synthetic_schedule_16e.default_hooks

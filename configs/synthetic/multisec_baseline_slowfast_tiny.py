@@ -28,13 +28,7 @@ test_dataloader = val_dataloader
 val_evaluator = _base_.synthetic_evaluator
 test_evaluator = val_evaluator
 
-max_epochs = 8
-train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True, begin=1,
-         end=max_epochs, convert_to_iter_based=True)
-]
-optim_wrapper = dict(optimizer=dict(lr=0.05))
-default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))
+train_cfg = _base_.synthetic_schedule_8e.train_cfg  # 8 epochs
+param_scheduler = _base_.synthetic_schedule_8e.param_scheduler
+optim_wrapper = _base_.synthetic_schedule_8e.optim_wrapper
+default_hooks = _base_.synthetic_schedule_8e.default_hooks

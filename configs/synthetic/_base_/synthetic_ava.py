@@ -77,3 +77,24 @@ synthetic_evaluator = dict(
     exclude_file=_anno('ava_val_excluded_timestamps_synthetic.csv'),
     label_file=_anno('ava_action_list_synthetic.pbtxt'),
     num_classes=synthetic_num_classes)
+
+
+def _schedule(epochs):
+    """The tiny configs' schedule: one epoch of linear warm-up, then cosine to 0; SGD lr 0.05
+    (with the real config's momentum and weight decay); one checkpoint, one validation, at the
+    end."""
+    return dict(
+        train_cfg=dict(max_epochs=epochs, val_begin=epochs, val_interval=epochs),
+        param_scheduler=[
+            dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+                 convert_to_iter_based=True),
+            dict(type='CosineAnnealingLR', T_max=epochs - 1, eta_min=0, by_epoch=True, begin=1,
+                 end=epochs, convert_to_iter_based=True)
+        ],
+        optim_wrapper=dict(optimizer=dict(lr=0.05)),
+        default_hooks=dict(checkpoint=dict(interval=epochs), logger=dict(interval=10)))
+
+
+# A tiny config takes one of these: train_cfg = _base_.synthetic_schedule_8e.train_cfg, etc.
+synthetic_schedule_8e = _schedule(8)
+synthetic_schedule_16e = _schedule(16)
