@@ -38,8 +38,9 @@ import torch
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.engine import keyframe_jobs
-from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, init_distributed,
-                                              keyframe_path, read_frame, run_videos)
+from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
+                                              read_frame, run_videos)
+from ava_plugins.engine.launch import init_distributed
 from mmengine.config import Config, DictAction
 
 DEFAULTS = dict(ava=dict(score_thr=0.8, timestamps=(902, 1798)),
@@ -118,7 +119,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    rank, world_size, device = init_distributed(args, cfg)
+    rank, world_size, device = init_distributed(cfg, args.launcher, args.device)
     keyframes = list_keyframes(args)
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_detector(cfg, checkpoint, device=device)

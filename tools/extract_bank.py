@@ -31,11 +31,10 @@ import torch
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.engine.bank_features import BANK_FEATURES
-from ava_plugins.engine.launch import setup_distributed
+from ava_plugins.engine.launch import init_distributed
 from ava_plugins.structures.bank_extraction import extract_bank
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
-from mmengine.dist import get_dist_info, init_dist
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from mmengine.runner import load_checkpoint
@@ -77,7 +76,7 @@ def build_split_dataset(cfg: Config, split: str):
     return DATASETS.build(ds_cfg)
 
 
-def make_compute_fn(model, dataset, feature: str, max_per_second: int, device, canvas=None,
+def make_compute_fn(model, dataset, feature: str, max_per_second: int, canvas=None,
                     box_source: str = 'proposals'):
     """``video_id -> (timestamps, features, boxes x1,y1,x2,y2,score)`` for extract_bank;
     ``box_source='gt'`` computes the features at the ground-truth boxes (score 1)."""
@@ -125,22 +124,15 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        setup_distributed(cfg)
-        if torch.cuda.is_available():
-            init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    rank, world_size, device = init_distributed(cfg, args.launcher)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    rank, world_size = get_dist_info()
-    device = torch.device(f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available()
-                          else 'cpu')
 
     from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.to(device).eval()
     dataset = build_split_dataset(cfg, args.split)
-    videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second, device,
+    videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second,
                                       args.canvas, args.boxes)
     result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size)
     print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '

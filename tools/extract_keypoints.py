@@ -32,8 +32,9 @@ import numpy as np
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.datasets import load_proposals
-from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, init_distributed,
-                                              keyframe_path, read_frame, run_videos)
+from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
+                                              read_frame, run_videos)
+from ava_plugins.engine.launch import init_distributed
 from mmengine.config import Config, DictAction
 
 NUM_KEYPOINTS = 17
@@ -88,7 +89,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    rank, world_size, device = init_distributed(args, cfg)
+    rank, world_size, device = init_distributed(cfg, args.launcher, args.device)
     proposals = load_proposals(args.proposals)
     keyframes = defaultdict(list)
     for key in proposals:

@@ -25,11 +25,11 @@ import pickle
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from urllib.parse import quote
 
 import numpy as np
 from tqdm import tqdm
 
+from ava_plugins.engine.keyframe_jobs import load_part, part_path, save_part
 from ava_plugins.structures.tube_linking import (check_linking_params, group_by_video, link_video)
 from ava_plugins.utils import atomic_open
 
@@ -79,25 +79,13 @@ def _fingerprint(per_video, params):
 
 def _link_one(job):
     """Link one video and save its part; returns the video id."""
-    video, per_video, params, part_path, fingerprint = job
+    out, video, per_video, params = job
     tubes, _ = link_video({
         s: a
         for s, (_, a) in per_video.items()
     }, params['span'], params['lam'], params['min_iou'], params['max_gap'])
-    result = {key: tubes[s] for s, (key, _) in per_video.items()}
-    _atomic_pickle({'fingerprint': fingerprint, 'tubes': result}, part_path)
+    save_part(out, video, params, {key: tubes[s] for s, (key, _) in per_video.items()})
     return video
-
-
-def _load_part(path, fingerprint):
-    try:
-        with open(path, 'rb') as f:
-            part = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-        return None  # unreadable part: recomputed
-    if not isinstance(part, dict) or part.get('fingerprint') != fingerprint:
-        return None
-    return part['tubes']
 
 
 def main(argv=None):
@@ -123,15 +111,13 @@ def main(argv=None):
     except ValueError as e:
         raise SystemExit(f'{args.proposals}: {e}')
 
-    parts_dir = args.out + '.parts'
-    os.makedirs(parts_dir, exist_ok=True)
     results, jobs = {}, []
     for video in sorted(videos):
-        fingerprint = _fingerprint(videos[video], params)
-        part_path = osp.join(parts_dir, quote(video, safe='') + '.pkl')
-        done = _load_part(part_path, fingerprint) if osp.exists(part_path) else None
+        # a part is reused only for the same proposals and linking parameters
+        video_params = dict(params, fingerprint=_fingerprint(videos[video], params))
+        done = load_part(part_path(args.out, video), video_params)
         if done is None:
-            jobs.append((video, videos[video], params, part_path, fingerprint))
+            jobs.append((args.out, video, videos[video], video_params))
         else:
             results[video] = done
 
@@ -145,8 +131,8 @@ def main(argv=None):
             for _ in pool.map(_link_one, jobs, chunksize=1):
                 bar.update()
     bar.close()
-    for video, *_, part_path, fingerprint in jobs:
-        results[video] = _load_part(part_path, fingerprint)
+    for out_path, video, _, video_params in jobs:
+        results[video] = load_part(part_path(out_path, video), video_params)
 
     out = {}
     for tubes in results.values():
@@ -155,7 +141,7 @@ def main(argv=None):
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     _atomic_pickle(out, args.out)
-    shutil.rmtree(parts_dir)
+    shutil.rmtree(args.out + '.parts')
     print(
         f'linked {sum(len(v) for v in out.values())} proposals of {len(videos)} videos into '
         f'tubes of {args.span} keyframes: {args.out}',

@@ -11,7 +11,8 @@ the clip's start (``AVAKineticsDataset.get_timestamp``).
 Jobs: each video's result goes atomically to ``OUT.parts/<video>.pkl`` with the settings
 (``params``) it was made with; a rerun skips parts made with the same settings. Videos are
 dealt to ranks as ``tools/extract_bank.py`` does; rank 0 joins the parts into ``OUT``
-(atomically) once all exist and removes them.
+(atomically) once all exist and removes them. ``tools/link_tubes.py`` keeps its per-video
+parts with the same :func:`part_path`, :func:`save_part` and :func:`load_part`.
 """
 import argparse
 import os
@@ -24,16 +25,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 import numpy as np
-import torch
 
 from ava_plugins.structures.bank_extraction import assign_videos
 from ava_plugins.utils import atomic_open
-from .launch import setup_distributed
 
 __all__ = [
-    'PART_FORMAT', 'add_frame_args', 'clip_start', 'init_distributed', 'join_parts',
+    'PART_FORMAT', 'add_frame_args', 'clip_start', 'join_parts',
     'keyframe_path', 'list_keyframes', 'load_part', 'part_path', 'read_ann_keyframes',
-    'read_frame', 'run_videos'
+    'read_frame', 'run_videos', 'save_part'
 ]
 
 #: Version of the part-file layout, part of every job's ``params``.
@@ -144,6 +143,13 @@ def load_part(path: str, params: dict) -> Optional[dict]:
     return part['result']
 
 
+def save_part(out: str, video: str, params: dict, result) -> None:
+    """Write ``video``'s part of ``out`` (atomically), tagged with the ``params`` it was made
+    with."""
+    with atomic_open(part_path(out, video), 'wb') as f:
+        pickle.dump(dict(params=params, result=result), f, pickle.HIGHEST_PROTOCOL)
+
+
 def run_videos(out: str, keyframes: Dict[str, Sequence[int]], compute: Callable,
                params: dict, rank: int, world_size: int, desc: str) -> dict:
     """Compute this rank's videos (``compute(video, seconds, tick) -> {key: array}``), each to
@@ -161,9 +167,8 @@ def run_videos(out: str, keyframes: Dict[str, Sequence[int]], compute: Callable,
               f'(rank 0 of {world_size})')
         bar = ProgressBar(sum(len(keyframes[v]) for v in todo))
     for video in todo:
-        result = compute(video, keyframes[video], bar.update if bar else (lambda: None))
-        with atomic_open(part_path(out, video), 'wb') as f:
-            pickle.dump(dict(params=params, result=result), f, pickle.HIGHEST_PROTOCOL)
+        save_part(out, video, params,
+                  compute(video, keyframes[video], bar.update if bar else (lambda: None)))
         done['computed'].append(video)
     if bar:
         sys.stdout.write('\n')
@@ -193,17 +198,3 @@ def join_parts(out: str, videos: Sequence[str], params: dict) -> None:
     for video in videos:
         os.remove(part_path(out, video))
     os.rmdir(out + '.parts')
-
-
-def init_distributed(args, cfg) -> Tuple[int, int, str]:
-    """(rank, world size, device) for ``--launcher``, as tools/extract_bank.py sets them up."""
-    from mmengine.dist import get_dist_info, init_dist
-    cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        setup_distributed(cfg)
-        if torch.cuda.is_available():
-            init_dist(args.launcher)
-    rank, world_size = get_dist_info()
-    device = args.device or (f'cuda:{torch.cuda.current_device()}'
-                             if torch.cuda.is_available() else 'cpu')
-    return rank, world_size, device

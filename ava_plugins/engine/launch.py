@@ -7,6 +7,7 @@ initialising the process group itself (mmengine then finds it initialised and sk
 ``init_dist``) and building DDP without ``device_ids`` as CPU modules require.
 """
 import os
+from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -29,6 +30,22 @@ def setup_distributed(cfg: Config) -> Config:
         dist.init_process_group(backend='gloo', init_method='env://')
         os.environ.setdefault('LOCAL_RANK', os.environ.get('RANK', '0'))
     return cfg
+
+
+def init_distributed(cfg: Config, launcher: str, device: Optional[str] = None):
+    """Set up ``launcher`` for a tool that runs a model without a Runner (bank, detection and
+    keypoint extraction): returns ``(rank, world_size, device)``, the device ``cuda:<current>``
+    or ``cpu`` unless given."""
+    from mmengine.dist import get_dist_info, init_dist
+    cfg.launcher = launcher
+    if launcher != 'none':
+        setup_distributed(cfg)
+        if torch.cuda.is_available():
+            init_dist(launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    rank, world_size = get_dist_info()
+    if device is None:
+        device = f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu'
+    return rank, world_size, device
 
 
 def build_runner(cfg: Config) -> Runner:
