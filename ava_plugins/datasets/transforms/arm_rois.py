@@ -42,6 +42,7 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
+from ...structures.tube_linking import batched_iou
 from ..keypoints_io import load_keypoints, load_proposals
 
 __all__ = ['ArmRoIs', 'arm_boxes', 'match_gt_to_proposals', 'ARM_KEYPOINTS']
@@ -104,22 +105,12 @@ def arm_boxes(keypoints: np.ndarray,
     return np.where(valid[..., None], boxes, 0.0), valid
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(n, m) IoU of boxes a (n, 4) and b (m, 4), x1, y1, x2, y2."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-12)
-
-
 def match_gt_to_proposals(gt: np.ndarray, proposals: np.ndarray,
                           iou_thr: float) -> np.ndarray:
     """Index (G,) of each GT box's highest-IoU proposal, -1 where that IoU < ``iou_thr``."""
     if len(gt) == 0 or len(proposals) == 0:
         return np.full(len(gt), -1, np.int64)
-    iou = _iou(np.asarray(gt, np.float64), np.asarray(proposals, np.float64))
+    iou = batched_iou(np.asarray(gt, np.float64), np.asarray(proposals, np.float64))
     best = iou.argmax(1)
     return np.where(iou[np.arange(len(gt)), best] >= iou_thr, best, -1)
 
