@@ -1,6 +1,6 @@
 """ACAR-Net, SlowFast R101 8x8, AVA v2.2: the flagship (``tools/dist_train.sh THIS 8``).
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §2.1 recipe, inherited from
+ACAR-Net report (https://arxiv.org/abs/2006.07976) §2.1 recipe, inherited from
 ``acar_slowfast_r50.py`` (32 clips = 8 GPUs x 4, base lr 0.064, Nesterov SGD, weight decay 1e-7,
 6 epochs with a one-epoch warm-up and x0.1 at epochs 5.6 and 5.8, frozen backbone BN, res5
 dilation 2, GT + detections >= 0.9 for training, detections >= 0.7 for testing, pose softmax).

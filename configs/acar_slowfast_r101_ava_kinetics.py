@@ -1,6 +1,6 @@
 """ACAR-Net, SlowFast R101 8x8, trained on AVA-Kinetics, evaluated on AVA v2.2 val.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) Table 2: 34.15 AVA val mAP for this
+ACAR-Net report (https://arxiv.org/abs/2006.07976) Table 2: 34.15 AVA val mAP for this
 model in the report (32.29 when trained on AVA only). Data as
 ``acar_slowfast_r50_ava_kinetics.py``;
 model as ``acar_slowfast_r101.py`` (R101 backbone, one HR2O_NL block with 1x1 output conv, the

@@ -1,6 +1,6 @@
 """ACAR-Net SlowFast R101 tested with the report's "3S+F" test-time augmentation.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §2.1 "Inference" and Table 1:
+ACAR-Net report (https://arxiv.org/abs/2006.07976) §2.1 "Inference" and Table 1:
 short side {256, 288, 320} x horizontal flip; the 6 views' logits are averaged before the
 (pose-softmax) activation (``AVATTAModel``, ``merge='logits'``). Test only:
 ``python tools/test.py configs/acar_slowfast_r101_tta.py CHECKPOINT``.

@@ -1,6 +1,6 @@
 """ACAR-Net, SlowFast R50 8x8, AVA v2.2: the ACAR-Net report's recipe on mmaction2's AVA setup.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §1-2.1 and the official
+ACAR-Net report (https://arxiv.org/abs/2006.07976) §1-2.1 and the official
 ``configs/AVA/SLOWFAST_R50_ACAR_HR2O.yaml`` (github.com/Siyu-C/ACAR-Net):
 
 * backbone: mmaction2's Kinetics-400 SlowFast R50 (inherited), res5 spatial stride 1 with

@@ -1,6 +1,6 @@
 """ACAR-Net, SlowFast R50 8x8, trained on AVA-Kinetics, evaluated on AVA v2.2 val.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §2.1 and Table 2 (adding Kinetics
+ACAR-Net report (https://arxiv.org/abs/2006.07976) §2.1 and Table 2 (adding Kinetics
 data: +1.9 mAP on AVA v2.2 for the R101 ACAR model). Everything but the data comes from
 ``acar_slowfast_r50.py``. Data: mmaction2's ``AVAKineticsDataset`` with the file layout of its
 ``slowonly_k400-pre-r50_8xb8-8x8x1-10e_ava-kinetics-rgb.py`` (``tools/data/ava_kinetics`` builds

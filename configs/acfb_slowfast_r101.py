@@ -1,6 +1,6 @@
 """ACAR-Net with the Actor-Context Feature Bank (ACFB), SlowFast R101 8x8, AVA v2.2.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §1.3 and Table 1 (ACFB: +1.3 mAP
+ACAR-Net report (https://arxiv.org/abs/2006.07976) §1.3 and Table 1 (ACFB: +1.3 mAP
 over ACAR on AVA-Kinetics): everything of ``acar_slowfast_r101.py`` (recipe, backbone, RoI,
 pose softmax), with ``ACFBHead``: two stacked HR2O_NL blocks (1x1 output convolution as the
 R101 ACAR head) attending from the current clip's first-order maps, without max pool, to the

@@ -1,6 +1,6 @@
 """The arm-action model tested with Fujitsu's test-time augmentation.
 
-Fujitsu AVA-Kinetics 2020 report (../shared/papers/003_2b1ad35f242510da.txt) §2.3: scales
+Fujitsu AVA-Kinetics 2020 report ("Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html) §2.3: scales
 {224, 256, 320} x horizontal flip, the 6 results combined by summation. ``AVATTAModel`` sums
 each arm RoI's per-view scores, then ``ArmRoIHead`` takes each person's maximum over its arm
 RoIs. ``ArmRoIs`` runs once, before the views (the arm boxes are resized and flipped with each

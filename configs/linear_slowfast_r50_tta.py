@@ -1,6 +1,6 @@
 """The linear baseline (SlowFast R50) tested with scales x flip test-time augmentation.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §2.1 "Inference": short side
+ACAR-Net report (https://arxiv.org/abs/2006.07976) §2.1 "Inference": short side
 {256, 288, 320} x horizontal flip, logits averaged before the activation (``AVATTAModel``).
 For Fujitsu's variant (report 003 §2.3: {224, 256, 320}, summed scores) set
 ``tta_scales = (224, 256, 320)`` and ``model = dict(merge='sum')`` in a child config. Test only.

@@ -1,6 +1,6 @@
 """Multi-sec stage 1, the baseline (ByteDance AI Lab, AVA challenge 2019; 24.0 frame-mAP).
 
-Report ``../shared/papers/000_7f1d7f60cfaefbd5.txt``, Sec. 1.1, on mmaction2's SlowFast R50 AVA
+Report ByteDance AI Lab AVA Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.1, on mmaction2's SlowFast R50 AVA
 v2.2 recipe (Kinetics-400 pretrained; 32 frames at temporal stride 2; res5 spatial stride 1, as
 that config already has). Changed:
 

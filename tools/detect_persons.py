@@ -6,7 +6,7 @@ proposal pickle.
         [--fps 30] [--timestamp-start 900] [--filename-tmpl img_{:05}.jpg] [--device cuda:0]
     tools/dist_detect_persons.sh DET_CONFIG DET_CKPT GPUS --frames ROOT --out proposals.pkl
 
-Fujitsu's AVA-Kinetics 2020 report (``../shared/papers/003_2b1ad35f242510da.txt``, Sec. 2.2):
+Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.2):
 separate person detectors for AVA and Kinetics frames, "thresholds of 0.8 and 0.7 are used
 respectively"; those are the ``--dataset`` defaults of ``--score-thr``.
 

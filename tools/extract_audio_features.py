@@ -1,6 +1,6 @@
 """Extract MFCC or log-mel features from the audio of video / audio files, one ``.npy`` per file.
 
-Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §2.2: MFCC features
+Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §2.2: MFCC features
 of the raw audio feed the SE-ResNet-50 acoustic model. Audio is decoded with soundfile (WAV,
 FLAC, OGG) or PyAV (any container ffmpeg reads: mp4, mkv, webm, m4a, ...), mixed down to mono by
 averaging channels and resampled with librosa (soxr); features come from librosa::

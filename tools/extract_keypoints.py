@@ -5,7 +5,7 @@
     tools/dist_extract_keypoints.sh POSE_CONFIG POSE_CKPT GPUS --frames ROOT \\
         --proposals proposals.pkl --out keypoints.pkl
 
-Fujitsu's AVA-Kinetics 2020 report (``../shared/papers/003_2b1ad35f242510da.txt``, Sec. 2.1)
+Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1)
 takes arm keypoints from CPN: ``configs/cpn_r50_coco_256x192.py`` is the intended config; any
 mmpose top-down config with the 17 COCO keypoints works (``mmpose.apis.inference_topdown``).
 

@@ -29,7 +29,7 @@ def acar_first_order_maps(model, data: dict,
                           canvas: Optional[Sequence[int]] = None) -> torch.Tensor:
     """First-order actor-context maps of a trained ACAR-Net: the items of the ACFB.
 
-    ACAR-Net report (``../shared/papers/002_38beda5796027c6c.txt``), §1.3: the bank holds "the
+    ACAR-Net report (https://arxiv.org/abs/2006.07976), §1.3: the bank holds "the
     intermediate first-order relation maps" of every actor, i.e. the input of the HR2O_NL
     blocks (``ACARHead.first_order``: conv1 + ReLU, conv2 + ReLU, then the head's
     ``downsample``; extract with ``model.roi_head.shared_head.downsample=none`` for the report's
@@ -72,7 +72,7 @@ def acar_first_order_maps(model, data: dict,
 def res4_volumes(model, data: dict) -> torch.Tensor:
     """The keyframe clip's packed SlowFast res4 volume, for the multi-second model's cache.
 
-    ByteDance AI Lab, AVA 2019 (``../shared/papers/000_7f1d7f60cfaefbd5.txt``, Sec. 1.2: "we
+    ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html, Sec. 1.2: "we
     precompute res4 feature volumes off-the-shelf"): both pathways' res4 outputs packed into one
     ``(C_s * T_s + C_f * T_f, h, w)`` volume (``ava_plugins.models.roi_heads.slowfast_res4``).
     One item per keyframe, not per proposal: the volume is returned for every proposal as a

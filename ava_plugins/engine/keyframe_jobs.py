@@ -1,6 +1,6 @@
 """Per-keyframe jobs over rawframes, resumable and sharded: the helpers shared by
 ``tools/detect_persons.py`` and ``tools/extract_keypoints.py`` (Fujitsu's AVA-Kinetics 2020
-pipeline, report ``../shared/papers/003_2b1ad35f242510da.txt``, Sec. 2.1-2.2: person boxes,
+pipeline, report "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1-2.2: person boxes,
 then their CPN keypoints).
 
 Frames: mmaction2's rawframes layout ``ROOT/<video_id>/img_00001.jpg``; the keyframe of second

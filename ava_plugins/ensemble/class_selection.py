@@ -1,6 +1,6 @@
 """Which classes a specialised model should take over, from validation AP (Fujitsu 2020).
 
-Report ``../shared/papers/003_2b1ad35f242510da.txt``, Sec. 2.1: "After training the arm action
+Report "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1: "After training the arm action
 model, we select the results of 15 classes significantly improved for the fusion. For
 instance, the action classes 'hit (an object)' and 'cut' whose mAP improved more than 70% and
 108% respectively are selected." The selected classes are then replaced in the main model's

@@ -1,6 +1,6 @@
 """Late fusion of video-level class scores from several recognisers (RGB, flow, audio, ...).
 
-Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §1-§2: TSN, non-local
+Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §1-§2: TSN, non-local
 and acoustic models on RGB, optical flow and audio are complementary, and the submissions are
 ensembles of them ("After ensembling with visual models, we achieve 0.7% improvement").
 

@@ -5,7 +5,7 @@ TensorFlow object-detection code it calls (``per_image_evaluation.
 _compute_tp_fp_for_single_class``, ``metrics.compute_precision_recall`` /
 ``compute_average_precision``): PASCAL VOC all-point AP at IoU 0.5 per class, mean over the
 classes that have ground truth. The technical reports this project follows
-(../shared/papers/, e.g. ACAR-Net 2020 Sec. 4 and the SJTU 2019 report Sec. 4) all report
+(e.g. ACAR-Net 2020 Sec. 4 and the SJTU 2019 report Sec. 4) all report
 this frame-mAP on AVA v2.2's 60 classes.
 
 Rules, each as in the official code:

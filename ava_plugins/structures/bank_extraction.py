@@ -1,6 +1,6 @@
 """Resumable, rank-sharded filling of a :class:`~ava_plugins.structures.FeatureBank`.
 
-ACAR-Net (``../shared/papers/002_38beda5796027c6c.txt``, Sec. 1.3) builds its bank "by running a
+ACAR-Net (https://arxiv.org/abs/2006.07976, Sec. 1.3) builds its bank "by running a
 trained ACAR-Net over the entire video at evenly spaced intervals (by default 1 second)". That
 is hours of inference for AVA, so the loop here is written to be interrupted and relaunched:
 videos are dealt to ranks deterministically (the same ranks and world size as training, from

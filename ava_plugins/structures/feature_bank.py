@@ -2,7 +2,7 @@
 
 One mechanism serves every bank of the project:
 
-* the Actor-Context Feature Bank of ACAR-Net (``../shared/papers/002_38beda5796027c6c.txt``,
+* the Actor-Context Feature Bank of ACAR-Net (https://arxiv.org/abs/2006.07976,
   Sec. 1.3): first-order actor-context relation maps (e.g. ``512 x 7 x 7``) of every actor,
   extracted by a trained model every second of every video, frozen during training and read
   over a ~20 s span around the current keyframe;

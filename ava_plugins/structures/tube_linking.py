@@ -1,6 +1,6 @@
 """Dynamic-programming linking of keyframe person proposals into action tubes.
 
-ByteDance AI Lab, AVA challenge 2019 (``../shared/papers/000_7f1d7f60cfaefbd5.txt``), Sec. 1.2
+ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html), Sec. 1.2
 "Multi-sec training": "we link region proposals of key frames of multiple seconds into an action
 tube with dynamic programming", then sample T = 5 or 9 keyframes centred on the current one. The
 report gives no formula; we use the classic linking score of Gkioxari & Malik ("Finding action

@@ -1,6 +1,6 @@
 """The AVA "arm action" classes: actions decided by what one arm or hand does.
 
-Fujitsu's AVA-Kinetics 2020 report (``../shared/papers/003_2b1ad35f242510da.txt``, Sec. 2.1)
+Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1)
 trains an arm-region model on "an 'AVA arm action dataset' with 27 arm action classes, such
 as 'point to' and 'throw'" but does not list them; this list is ours: the 27 of the 60
 evaluated AVA v2.2 classes whose evidence is mostly in the arm region (arm motion, or an

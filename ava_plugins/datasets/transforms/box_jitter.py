@@ -1,6 +1,6 @@
 """Random box jitter of ACAR-Net's training recipe (mmaction2 has none).
 
-ACAR-Net report (``../shared/papers/002_38beda5796027c6c.txt``, §2.1): "we use bounding box
+ACAR-Net report (https://arxiv.org/abs/2006.07976, §2.1): "we use bounding box
 jittering augmentation, which randomly perturbs box coordinates by a scale at most 7.5% relative
 to the original size". As the official ``bbox_jitter`` (``models/necks/utils.py`` of
 github.com/Siyu-C/ACAR-Net), each coordinate moves independently by ``u * w`` (x1, x2) or

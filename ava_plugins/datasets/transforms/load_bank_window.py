@@ -2,7 +2,7 @@
 
 Every bank of the project lives in :class:`ava_plugins.structures.FeatureBank` (per-video fp16
 shards read through memory maps) and is frozen during training: the three-branch long-term
-bank (``../shared/papers/001_bc2e51ed4c600152.txt`` §3, 1-D person features) and ACAR-Net's
+bank ("Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3, 1-D person features) and ACAR-Net's
 Actor-Context Feature Bank (``002_38beda5796027c6c.txt`` §1.3, ``d x H' x W'`` first-order
 maps). Loading happens here, in the dataloader workers, rather than in the model: each worker
 opens shards lazily and copies out only the ``S x P`` items of one window

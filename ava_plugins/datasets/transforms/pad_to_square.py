@@ -1,6 +1,6 @@
 """Zero padding of the frames to a square, ACAR-Net's training and testing recipe.
 
-ACAR-Net report (``../shared/papers/002_38beda5796027c6c.txt``, §2.1): "we only scale the
+ACAR-Net report (https://arxiv.org/abs/2006.07976, §2.1): "we only scale the
 shorter side of the input frames to 256 pixels, and zero pad the longer side to the same size
 in order to simplify mini-batch training". Padding goes to the bottom/right, so boxes keep their
 pixel coordinates; ``img_shape`` keeps the unpadded size and ``pad_shape`` records the padded

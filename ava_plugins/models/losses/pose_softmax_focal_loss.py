@@ -1,6 +1,6 @@
 """Pose-softmax focal loss (Three Branches report, §3 "Training Loss").
 
-Report ``../shared/papers/001_bc2e51ed4c600152.txt`` §3: "one person could have one and only
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3: "one person could have one and only
 one pose action. For these pose classes, we use Softmax-based loss instead of Sigmoid-based
 loss ... Taking the unbalance nature of action class into account, we adopt focal loss". As in
 AlphAction (same lab; ``ActionLossComputation``), the pose group gets a softmax focal term and

@@ -1,6 +1,6 @@
 """A classifier on precomputed VGGish audio embeddings: per-frame MLP, temporal pooling, fc.
 
-Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §2.2: the raw audio
+Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §2.2: the raw audio
 goes through the pre-trained VGGish model (Hershey et al. 2017), giving ``n x 128`` features
 (``n`` = audio length in 0.96 s frames), on which a classifier is trained (Table 3, "VGGish").
 The embeddings are extracted offline and stored as ``(n, 128)`` ``.npy`` files that mmaction2's

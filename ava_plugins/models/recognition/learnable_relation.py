@@ -1,6 +1,6 @@
 """Learnable relation block: a network-in-network predicts the weights over a neighbourhood.
 
-Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §3 "Learning
+Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §3 "Learning
 Relations in Video", Eq. (7)::
 
     D_i = [t ± t1] x [h ± h1] x [w ± w1]

@@ -1,6 +1,6 @@
 """Mask non-local block: embedded-Gaussian non-local attention restricted to a δ-neighbourhood.
 
-Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §3 "Mask Non-local",
+Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §3 "Mask Non-local",
 Eqs. (4)-(6) and Table 5::
 
     y_i = Σ_j 1_{D_i}(j) f(x_i, x_j) g(x_j),   D_i = [t ± δt] x [h ± δh] x [w ± δw]

@@ -1,6 +1,6 @@
 """δ-neighbourhoods of a 3D feature map and attention restricted to them.
 
-Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §3, Eq. (5): the
+Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §3, Eq. (5): the
 neighbourhood of ``i = (t, h, w)`` is ``[t ± δt] x [h ± δh] x [w ± δw]``. Queries live on the
 block's input grid ``(T, H, W)``; keys (``φ``, ``g``) live on a grid that may be sub-sampled by
 ``stride`` per axis (mmcv's ``NonLocal3d(sub_sample=True)`` max-pools keys by ``(1, 2, 2)``).

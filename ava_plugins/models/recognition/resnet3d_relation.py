@@ -13,7 +13,7 @@ key in ``non_local_cfg``, ``type`` (default ``'MaskNonLocal3d'``; ``'LearnableRe
 
 Blocks sit where mmaction2 puts them (``non_local_block`` of each selected residual block), so
 parameter names, and therefore checkpoints, are those of mmaction2's I3D-NL models (Qiniu
-ActivityNet 2018 report, §2.3 and §3, ../shared/papers/004_2c70063a5381af28.txt).
+ActivityNet 2018 report, §2.3 and §3, https://arxiv.org/abs/1806.04391).
 """
 from typing import Dict
 

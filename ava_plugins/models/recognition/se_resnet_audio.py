@@ -1,6 +1,6 @@
 """SE-ResNet audio backbone: mmaction2's ResNetAudio with squeeze-and-excitation in every block.
 
-Qiniu ActivityNet 2018 report (../shared/papers/004_2c70063a5381af28.txt), §2.2: MFCC features
+Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §2.2: MFCC features
 of the raw audio trained with SE-ResNet-50 (Table 3, "MFCC + SENet-50"). The residual branch of
 each of mmaction2's ``Bottleneck2dAudio`` blocks is recalibrated channel-wise before the
 addition, as in SE-ResNet (Hu et al., SENet, Fig. 3), with mmdet's ``SELayer`` (reduction 16).

@@ -1,6 +1,6 @@
 """``AVARoIHead`` of the arm-action model: predictions on arm RoIs reported on person boxes.
 
-Fujitsu, AVA-Kinetics 2020 (report ``../shared/papers/003_2b1ad35f242510da.txt``, Sec. 2.1
+Fujitsu, AVA-Kinetics 2020 ("Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1
 "Arm action detection"): the arm area is the RoI ("the body box will be replaced by the
 moderately enlarged arm box", :class:`~ava_plugins.datasets.transforms.ArmRoIs`), and the arm
 model's results of the selected classes are merged into the main model's, person by person.

@@ -1,6 +1,6 @@
 """``AVARoIHead`` for the multi-second model: each proposal pooled along its linked tube.
 
-ByteDance AI Lab (``../shared/papers/000_7f1d7f60cfaefbd5.txt``, Sec. 1.2). Assignment and
+ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html, Sec. 1.2). Assignment and
 sampling are the stage-1 ones, on the keyframe boxes (positive if IoU > 0.5 with a ground truth,
 40 per clip at 1:3). Each kept proposal then has ``K`` RoIs, one per sampled keyframe of its
 tube (``LoadTubeRes4`` packs ``tube_boxes`` ``(n, K, 4)`` in pixels and ``tube_clips`` ``(n,

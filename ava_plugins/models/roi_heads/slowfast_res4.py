@@ -1,6 +1,6 @@
 """mmaction2's ``ResNet3dSlowFast`` split after res4, and the packing of its res4 outputs.
 
-ByteDance AI Lab's multi-second model (``../shared/papers/000_7f1d7f60cfaefbd5.txt``, Sec. 1.2):
+ByteDance AI Lab's multi-second model (ByteDance AI Lab AVA Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.2):
 "Due to memory limits, we precompute res4 feature volumes off-the-shelf and finetune res5 stage
 parameters loaded from baseline model." :func:`slowfast_res4` runs the backbone up to the res4
 outputs of both pathways (before the lateral fast->slow fusion that feeds res5);

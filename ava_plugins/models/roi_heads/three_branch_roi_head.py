@@ -1,6 +1,6 @@
 """``AVARoIHead`` for the Three Branches model: bank windows in, global loss out.
 
-Report ``../shared/papers/001_bc2e51ed4c600152.txt`` §3-4. mmaction2's ``AVARoIHead`` hands its
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3-4. mmaction2's ``AVARoIHead`` hands its
 shared head only the RoI features, the clip features and the metainfo, and its loss is the bbox
 head's alone. The Three Branches model also needs, per clip, the long-term bank window (loaded
 in the data pipeline by ``LoadLFBWindow`` and packed as the data-sample fields ``lfb_feat``

@@ -1,6 +1,6 @@
 """mmaction2's ``BBoxHeadAVA`` with the pose-softmax activation and loss.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt) §2.1 "Training": softmax over the
+ACAR-Net report (https://arxiv.org/abs/2006.07976) §2.1 "Training": softmax over the
 pose classes (a person has exactly one pose), sigmoid over the other classes, binary
 cross-entropy on the probabilities (:mod:`ava_plugins.models.losses.pose_softmax_loss`); the same
 activation gives the scores at inference. Used by the ACAR head (its ``fc_cls`` is the official

@@ -1,6 +1,6 @@
 """ACAR-Net head (Actor-Context-Actor Relation), batched over clips, as an AVA shared head.
 
-Implements §1.1-1.2 of the ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt;
+Implements §1.1-1.2 of the ACAR-Net report (https://arxiv.org/abs/2006.07976;
 Pan et al., CVPR 2021) with the math of the official ``ACARHead``
 (``models/heads/acar.py``, github.com/Siyu-C/ACAR-Net):
 

@@ -1,6 +1,6 @@
 """ACFB head: ACAR-Net's relation reasoning over the Actor-Context Feature Bank.
 
-ACAR-Net report (``../shared/papers/002_38beda5796027c6c.txt``), §1.3 "Actor-Context Feature
+ACAR-Net report (https://arxiv.org/abs/2006.07976), §1.3 "Actor-Context Feature
 Bank": a bank of first-order actor-context maps F_t, extracted every second of every video by a
 trained ACAR-Net and frozen ("we do not update these memory features"); "we stack two modified
 non-local blocks, and replace the self-attention mechanism with an attention between current

@@ -1,6 +1,6 @@
 """Global branch of the Three Branches model: scene classifier and global loss.
 
-Report ``../shared/papers/001_bc2e51ed4c600152.txt`` §3 "Global Loss": "We append a per-class
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3 "Global Loss": "We append a per-class
 Sigmoid-based classifier to predict all the actions that take place in the scene ... we
 aggregate the global feature to the RoI feature for the final predictions" (Figure 1: "we use a
 classifier to predict all actions happened in the scenes"). Here: global average pooling of the

@@ -1,6 +1,6 @@
 """HR2O_NL: the High-order Relation Reasoning Operator of ACAR-Net, batched over clips.
 
-ACAR-Net report (../shared/papers/002_38beda5796027c6c.txt), §1.2 "Instantiation": a modified
+ACAR-Net report (https://arxiv.org/abs/2006.07976), §1.2 "Instantiation": a modified
 non-local block on the actors' first-order actor-context maps F^i, with location-wise attention
 over the actors of the same clip::
 

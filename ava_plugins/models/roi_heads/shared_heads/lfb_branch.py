@@ -1,6 +1,6 @@
 """Long-term branch of the Three Branches model: masked LFB (non-local) blocks.
 
-Report ``../shared/papers/001_bc2e51ed4c600152.txt`` §3 "Long-Term Feature Operation": "we
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3 "Long-Term Feature Operation": "we
 select 305 person features (5 persons per second, 61 seconds in total) around the center clips
 as long term features ... We pre-process these two kinds of input using dropout and dimension
 reduction ... We choose to use two LFB blocks". Where the report is silent the blocks follow

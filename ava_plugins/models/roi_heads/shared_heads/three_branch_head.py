@@ -1,6 +1,6 @@
 """Three Branches shared head: short-term person, long-term and global features, fused.
 
-Report ``../shared/papers/001_bc2e51ed4c600152.txt`` §3 and Figure 1 ("The person features, the
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3 and Figure 1 ("The person features, the
 LFB features and the global features are concatenated and passed to the final classifier"):
 
 * short-term: 3D RoI features (mmaction2's ``SingleRoIExtractor3D``: 2D RoIAlign replicated
