@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: env test demo benchmarks capabilities clean-venv-link
+.PHONY: env test demo benchmarks capabilities clean-venv
 
 env:
 	@bash tools/setup_env.sh
@@ -23,5 +23,5 @@ benchmarks: env
 capabilities: env
 	$(PYTHON) tools/benchmarks/synthetic_capabilities.py --work-dir work_dirs/synthetic_capabilities
 
-clean-venv-link:
-	rm -f .venv
+clean-venv:
+	rm -rf .venv

@@ -1,7 +1,7 @@
 """Compatibility fixes for the pinned OpenMMLab stack on today's PyTorch and numpy.
 
 Imported first by ``ava_plugins/__init__.py``; every fix is narrow and idempotent, and each
-names the breakage of ``../shared/STACK_NOTES.md`` it answers. Nothing in site-packages is
+names the breakage of ``docs/stack_notes.md`` it answers. Nothing in site-packages is
 edited. Fixes that belong to the install (mmcv's C++ standard, xtcocotools, chumpy) live in
 ``tools/setup_env.sh``.
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: paths, and a tiny AVA-format dataset built from mmaction2's own fixture."""
+"""Shared fixtures: paths, and a tiny AVA-format dataset built from mmaction2's own fixture
+(``tests/data/mmaction2``, shipped with the repository)."""
 import contextlib
 import csv
 import shutil
@@ -8,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from third_party_data import AVA_DATASET_DIR
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / 'shared'
-FIXTURES = SHARED / 'fixtures'
 
 
 @contextlib.contextmanager
@@ -44,13 +45,6 @@ def repo_root() -> Path:
     return REPO
 
 
-@pytest.fixture(scope='session')
-def fixtures_dir() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.fail(f'{FIXTURES} is missing: the tests need ../shared beside the repository')
-    return FIXTURES
-
-
 def write_random_frames(frame_dir: Path, num_frames: int, size: int, seed: int) -> None:
     """Write ``img_00001.jpg`` ... with random content, as mmaction2's rawframes layout."""
     import cv2
@@ -62,13 +56,13 @@ def write_random_frames(frame_dir: Path, num_frames: int, size: int, seed: int) 
 
 
 @pytest.fixture(scope='session')
-def tiny_ava(tmp_path_factory, fixtures_dir) -> dict:
+def tiny_ava(tmp_path_factory) -> dict:
     """mmaction2's AVA test annotations (2 videos, keyframes 902-903) with random 32 px frames.
 
     Frames cover what ``SampleAVAFrames(clip_len=8, frame_interval=2)`` reads around those
     keyframes at AVA's 30 fps with ``timestamp_start=900``.
     """
-    src = fixtures_dir / 'mmaction2_tests_data' / 'ava_dataset'
+    src = AVA_DATASET_DIR
     root = tmp_path_factory.mktemp('tiny_ava')
     for name in ('ava_sample.csv', 'action_list.txt', 'ava_proposals_sample.pkl'):
         shutil.copy(src / name, root / name)

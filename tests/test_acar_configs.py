@@ -11,10 +11,11 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 import ava_plugins  # noqa: F401
+from third_party_data import LABEL_MAP_60
 
 REPO = Path(__file__).resolve().parents[1]
 AVA60 = [int(line.split(':')[0]) for line in
-         (REPO.parent / 'shared' / 'fixtures' / 'ava_label_map_60.txt').read_text().splitlines()
+         LABEL_MAP_60.read_text().splitlines()
          if line.strip()]
 
 register_all_modules()

@@ -11,9 +11,7 @@ from ava_plugins.evaluation import (AVAEvalWarning, AVAInputError, AVATable, eva
                                     write_ava_csv)
 from ava_plugins.evaluation.csv_parser import parse_numeric_csv
 
-FIXTURES = osp.join(osp.dirname(__file__), '..', '..', 'shared', 'fixtures')
-EVAL_DIR = osp.join(FIXTURES, 'mmaction2_tests_data', 'eval_detection')
-DATASET_DIR = osp.join(FIXTURES, 'mmaction2_tests_data', 'ava_dataset')
+from third_party_data import AVA_DATASET_DIR as DATASET_DIR, EVAL_DIR, LABEL_MAP_60
 
 GOOD = 'v1,0902,0.1,0.2,0.5,0.6,1,0\nv1,0902,0.1,0.2,0.5,0.6,3,0\nv2,903,0,0,1,1,1,1\n'
 
@@ -96,7 +94,7 @@ def test_bad_detections_and_missing_files(tmp_path):
 def test_label_maps_pbtxt_and_txt(tmp_path):
     pbtxt = read_label_map(osp.join(EVAL_DIR, 'action_list.txt'))
     assert pbtxt == {1: 'action1', 2: 'action2', 3: 'action3'}
-    txt = read_label_map(osp.join(FIXTURES, 'ava_label_map_60.txt'))
+    txt = read_label_map(LABEL_MAP_60)
     assert len(txt) == 60 and txt[1] == 'bend/bow (at the waist)' and 2 not in txt
     with pytest.raises(AVAInputError, match=r'l\.txt, line 2: expected "id: name"'):
         read_label_map(_write(tmp_path, 'l.txt', '1: a\nwhat\n'))

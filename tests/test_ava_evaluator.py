@@ -17,8 +17,7 @@ import pytest
 from ava_plugins.evaluation import AVAEvalWarning, evaluate_ava
 from ava_plugins.evaluation.frame_ap import _replay_heap, _top_k_mask
 
-FIXTURES = osp.join(osp.dirname(__file__), '..', '..', 'shared', 'fixtures')
-EVAL_DIR = osp.join(FIXTURES, 'mmaction2_tests_data', 'eval_detection')
+from third_party_data import EVAL_DIR
 # mmaction2's ava_eval averages empty AVA groups (np.nanmean of []).
 pytestmark = pytest.mark.filterwarnings('ignore:Mean of empty slice:RuntimeWarning')
 

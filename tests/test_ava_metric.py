@@ -14,8 +14,7 @@ from ava_plugins.evaluation import AVAEvalWarning, evaluate_ava
 from ava_plugins.evaluation.ava_metric import resolve_out_dir
 from mmaction.registry import METRICS
 
-FIXTURES = osp.join(osp.dirname(__file__), '..', '..', 'shared', 'fixtures')
-EVAL_DIR = osp.join(FIXTURES, 'mmaction2_tests_data', 'eval_detection')
+from third_party_data import EVAL_DIR
 GT = osp.join(EVAL_DIR, 'gt.csv')
 PRED = osp.join(EVAL_DIR, 'pred.csv')
 LABELS = osp.join(EVAL_DIR, 'action_list.txt')

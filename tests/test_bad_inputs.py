@@ -1,4 +1,4 @@
-"""The bad-input catalogue (issue 11): malformed files fed to every entry point of the project.
+"""The bad-input catalogue: malformed files fed to every entry point of the project.
 
 Each case asserts the error class (a ``ValueError`` subclass of the project, or a tool's exit
 status 2) and that the message names the file (and line, column or key) and what was

@@ -22,7 +22,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import ensemble as ensemble_tool  # noqa: E402
 
-EVAL_DIR = osp.join(REPO, '..', 'shared', 'fixtures', 'mmaction2_tests_data', 'eval_detection')
+from third_party_data import EVAL_DIR  # noqa: E402
 GT, PRED, LABELS = (osp.join(EVAL_DIR, n) for n in ('gt.csv', 'pred.csv', 'action_list.txt'))
 
 

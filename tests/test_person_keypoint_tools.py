@@ -1,5 +1,5 @@
 """tools/detect_persons.py and tools/extract_keypoints.py on frames of the real demo video
-(../shared/fixtures/demo_spatiotemporal_det.mp4) with small, randomly initialised mmdet and
+(``tests/data/mmaction2/demo_spatiotemporal_det.mp4``) with small, randomly initialised mmdet and
 mmpose models (saved as checkpoints so the tests can recompute every number with mmdet's and
 mmpose's own inference APIs): format, alignment with the proposals, resumption."""
 import os
@@ -14,6 +14,7 @@ import torch
 
 import ava_plugins  # noqa: F401
 from ava_plugins.engine import keyframe_jobs
+from third_party_data import DEMO_VIDEO
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -64,8 +65,7 @@ def setup(tmp_path_factory):
     from mmdet.apis import init_detector
     from mmpose.apis import init_model
     root = tmp_path_factory.mktemp('person_tools')
-    cap = cv2.VideoCapture(osp.join(REPO, '..', 'shared', 'fixtures',
-                                    'demo_spatiotemporal_det.mp4'))
+    cap = cv2.VideoCapture(str(DEMO_VIDEO))
     frames = []
     ok, img = cap.read()
     while ok:

@@ -1,4 +1,4 @@
-"""Synthetic AVA (issue 4): determinism, validity through mmaction2, label rules, proposal
+"""Synthetic AVA: determinism, validity through mmaction2, label rules, proposal
 statistics and a short real training run of the tiny linear config."""
 import filecmp
 import os

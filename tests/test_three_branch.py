@@ -23,6 +23,7 @@ from ava_plugins.models.roi_heads.shared_heads.global_branch import (GlobalScene
 from ava_plugins.models.roi_heads.shared_heads.lfb_branch import LFBBranch
 from ava_plugins.models.roi_heads.shared_heads.three_branch_head import ThreeBranchHead
 from ava_plugins.structures import FeatureBankError, extract_bank
+from third_party_data import LABEL_MAP_60
 
 REPO = Path(__file__).resolve().parents[1]
 register_all_modules()
@@ -270,8 +271,7 @@ def test_window_reaches_the_roi_head_through_pack_action_inputs(bank):
 
 # ------------------------------------------------------------------------------ configs
 AVA60 = [
-    int(line.split(':')[0]) for line in (REPO.parent / 'shared' / 'fixtures' /
-                                         'ava_label_map_60.txt').read_text().splitlines()
+    int(line.split(':')[0]) for line in LABEL_MAP_60.read_text().splitlines()
     if line.strip()
 ]
 ABLATIONS = {

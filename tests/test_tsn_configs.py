@@ -1,4 +1,4 @@
-"""TSN configs of the Qiniu 2018 report, Tables 1-2 (configs/recognition/tsn, issue 10).
+"""TSN configs of the Qiniu 2018 report, Tables 1-2 (configs/recognition/tsn).
 
 Every config builds through mmaction2's ``MODELS`` (pretrained weights switched off), runs a tiny
 forward to its head, and, for the library backbones (timm, torchvision), the recogniser's

@@ -9,10 +9,10 @@ import pytest
 from mmdet.evaluation.functional import bbox_overlaps
 
 from ava_plugins.structures import batched_iou, link_tubes, link_video
+from third_party_data import AVA_DATASET_DIR
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-FIXTURE = osp.join(ROOT, '..', 'shared', 'fixtures', 'mmaction2_tests_data', 'ava_dataset',
-                   'ava_proposals_sample.pkl')
+FIXTURE = str(AVA_DATASET_DIR / 'ava_proposals_sample.pkl')
 
 
 def _tool():

@@ -1,4 +1,4 @@
-"""Ensemble several models: AVA detections (issue 9) or recognition scores (issue 10).
+"""Ensemble several models: AVA detections or recognition scores.
 
 ``--task detection`` (default) combines AVA results into one AVA result CSV. Inputs are AVA
 result CSVs or ``tools/test.py --dump`` pickles, one per model, in a fixed order. Methods (see

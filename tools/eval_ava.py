@@ -7,7 +7,7 @@ per-class AP bar chart. The rules are documented in ``ava_plugins/evaluation/fra
 Example::
 
     python tools/eval_ava.py data/ava/annotations/ava_val_v2.2.csv results.csv \\
-        --label-map ../shared/fixtures/ava_label_map_60.txt \\
+        --label-map data/ava/annotations/ava_action_list_v2.2_for_activitynet_2019.pbtxt \\
         --exclude data/ava/annotations/ava_val_excluded_timestamps_v2.2.csv \\
         --out work_dirs/eval/result.json --plot work_dirs/eval/ap.png
 """

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Create (or reuse) the project environment and install ava_plugins into it in editable mode.
+# Create (or reuse) the project environment and install this clone of ava_plugins into it in
+# editable mode.
 #
-# The environment is built once per (Python, torch spec, stack requirements) in a cache folder
-# and `.venv` in the repository root is a symbolic link to it, so a fresh clone on the same
-# machine reuses it. The mmcv wheel, built from source with compiled ops, is cached separately,
-# keyed by torch version, CUDA version (or cpu) and Python ABI, so a different torch never
-# reuses it. Every breakage listed in ../shared/STACK_NOTES.md is handled here or in
+# The OpenMMLab stack is built once per (Python, torch spec, stack requirements) in a cache
+# folder (never holding ava_plugins itself). `.venv` in the repository root is a small venv of
+# this clone alone: its site-packages holds this clone's editable install and a .pth that adds
+# the cached stack's site-packages, so every clone on a machine shares the stack but only ever
+# imports its own code. The mmcv wheel, built from source with compiled ops, is cached
+# separately, keyed by torch version, CUDA version (or cpu) and Python ABI, so a different torch
+# never reuses it. Every breakage listed in docs/stack_notes.md is handled here or in
 # ava_plugins/compat.py.
 #
 # Variables (all optional):
 #   AVA_CACHE_DIR        cache root (default: ~/.cache/ava_plugins)
-#   AVA_PYTHON           interpreter to build the venv from (default: python3.11)
+#   AVA_PYTHON           interpreter to build the stack from (default: python3.11)
 #   AVA_TORCH            pip requirements for torch/torchvision
 #                        (default: "torch==2.14.1 torchvision==0.29.1")
 #   AVA_TORCH_INDEX_URL  extra index for AVA_TORCH, e.g. https://download.pytorch.org/whl/cu121
@@ -29,6 +32,10 @@ OPENMIM_VERSION="0.3.9"
 export MAX_JOBS="${MAX_JOBS:-$(nproc)}"
 
 log() { printf '[setup_env] %s\n' "$*" >&2; }
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  printf 'error: Python interpreter "%s" not found on PATH; install Python 3.11 or point AVA_PYTHON at one, e.g. AVA_PYTHON=/opt/python3.11/bin/python3 make test\n' "$PYTHON" >&2
+  exit 2
+fi
 # pip warns once per package about this machine's partial local indexes; keep the log readable.
 quiet_pip_noise() { grep -v -e "is ignored: it is neither a file nor a directory" >&2 || true; }
 
@@ -36,27 +43,56 @@ key_src="$("$PYTHON" -c 'import sys; print(sys.version)')|$TORCH_SPEC|${AVA_TORC
 key="$(printf '%s' "$key_src" | sha256sum | cut -c1-16)"
 VENV="$CACHE/venvs/$key"
 STAMP="$VENV/.ava_plugins_stack_ready"
+CLONE_VENV="$ROOT/.venv"
+CLONE_STAMP="$CLONE_VENV/.ava_plugins_clone"
 
-# Point .venv at the cached environment (replacing a stale link, never a real folder).
-link_venv() {
-  if [ -L "$ROOT/.venv" ] || [ ! -e "$ROOT/.venv" ]; then
-    ln -sfn "$VENV" "$ROOT/.venv"
-  elif [ "$(readlink -f "$ROOT/.venv")" != "$(readlink -f "$VENV")" ]; then
-    log "$ROOT/.venv is a real folder, not a link; using it as it is"
-    VENV="$ROOT/.venv"
-    STAMP="$VENV/.ava_plugins_stack_ready"
+# .venv: a venv of this clone only, on top of the cached stack (see the header).
+clone_venv() {
+  local want="$VENV|$ROOT"
+  if [ -d "$CLONE_VENV" ] && [ ! -L "$CLONE_VENV" ] && [ ! -f "$CLONE_STAMP" ]; then
+    log "$CLONE_VENV was not made by this script; installing ava_plugins into it as it is"
+    "$CLONE_VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT"
+    return
   fi
-}
-
-install_editable() {
-  # Cheap, and re-points the shared environment at this clone.
-  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT"
+  if [ -f "$CLONE_STAMP" ] && [ "$(cat "$CLONE_STAMP")" = "$want" ] \
+      && "$CLONE_VENV/bin/python" -c 'import ava_plugins' 2>/dev/null; then
+    return
+  fi
+  rm -rf "$CLONE_VENV"  # a link of the old layout, or a venv of another stack or path
+  "$VENV/bin/python" -m venv --without-pip "$CLONE_VENV"
+  local site stack_site f name
+  site="$("$CLONE_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+  stack_site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+  printf 'import site; site.addsitedir(%s)\n' "'$stack_site'" > "$site/_ava_plugins_stack.pth"
+  # pip comes from the stack; it installs into the running interpreter: this clone's venv.
+  # Its build-backend chatter is shown only if the install fails.
+  local out
+  if ! out="$("$CLONE_VENV/bin/python" -m pip install -q --no-deps --no-build-isolation \
+      -e "$ROOT" 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    log "error: installing $ROOT into $CLONE_VENV failed"
+    exit 1
+  fi
+  # The stack's console scripts (torchrun, mim, ...), run by this clone's interpreter.
+  for f in "$VENV"/bin/*; do
+    name="$(basename "$f")"
+    [ -e "$CLONE_VENV/bin/$name" ] && continue
+    head -n 1 "$f" 2>/dev/null | grep -qx "#!$VENV/bin/python[0-9.]*" || continue
+    { printf '#!%s\n' "$CLONE_VENV/bin/python"; tail -n +2 "$f"; } > "$CLONE_VENV/bin/$name"
+    chmod +x "$CLONE_VENV/bin/$name"
+  done
+  "$CLONE_VENV/bin/python" - "$ROOT" <<'EOF'
+import os, sys
+import ava_plugins
+if not os.path.realpath(ava_plugins.__file__).startswith(os.path.realpath(sys.argv[1]) + os.sep):
+    sys.exit(f'.venv imports ava_plugins from {ava_plugins.__file__}, not from {sys.argv[1]}')
+EOF
+  printf '%s' "$want" > "$CLONE_STAMP"
 }
 
 mkdir -p "$CACHE/venvs" "$CACHE/wheels"
-link_venv
 if [ -f "$STAMP" ]; then
-  install_editable
+  clone_venv
   exit 0
 fi
 
@@ -89,7 +125,7 @@ if ! ls "$MMCV_DIR"/mmcv-*.whl >/dev/null 2>&1; then
   trap 'rm -rf "$work"' EXIT
   "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$work"
   tar -xzf "$work"/mmcv-"$MMCV_VERSION".tar.gz -C "$work"
-  # torch >= 2.6 headers require C++20; mmcv 2.1.0 hard-codes c++14/c++17 (STACK_NOTES 2).
+  # torch >= 2.6 headers require C++20; mmcv 2.1.0 hard-codes c++14/c++17 (docs/stack_notes.md, 2).
   sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$work/mmcv-$MMCV_VERSION/setup.py"
   if [ "$WANT_CUDA" = cuda ]; then export FORCE_CUDA=1; fi
   (cd "$work/mmcv-$MMCV_VERSION" && export MMCV_WITH_OPS=1 && "${PIP[@]}" wheel -q --no-deps --no-build-isolation -w "$work/dist" .)
@@ -101,11 +137,11 @@ fi
 
 log "installing the OpenMMLab stack"
 "${PIP[@]}" install -q "${CONSTRAINTS[@]}" -r "$ROOT/requirements/stack.txt"
-# xtcocotools' PyPI wheel is built against numpy 1.x (STACK_NOTES 4): build it here.
+# xtcocotools' PyPI wheel is built against numpy 1.x (docs/stack_notes.md, 4): build it here.
 "${PIP[@]}" install -q "${CONSTRAINTS[@]}" --no-binary xtcocotools --no-build-isolation xtcocotools
-# mmpose's chumpy requirement does not build (STACK_NOTES 4); the rest is in stack.txt.
+# mmpose's chumpy requirement does not build (docs/stack_notes.md, 4); the rest is in stack.txt.
 "${PIP[@]}" install -q --no-deps "mmpose==$MMPOSE_VERSION"
-# openmim's openxlab/opendatalab requirement downgrades setuptools to 60.2 (STACK_NOTES 5);
+# openmim's openxlab/opendatalab requirement downgrades setuptools to 60.2 (docs/stack_notes.md, 5);
 # mim needs neither to install, train or test: its other requirements are in stack.txt.
 "${PIP[@]}" install -q --no-deps "openmim==$OPENMIM_VERSION"
 
@@ -115,7 +151,8 @@ import sys, torch
 if torch.__version__ != sys.argv[1]:
     sys.exit(f'torch changed during install: {sys.argv[1]} -> {torch.__version__}')
 EOF
-install_editable
-"$VENV/bin/python" -c 'import ava_plugins, mmaction.models, mmdet.models, mmpose.models'
+"$VENV/bin/python" -c 'import mmcv.ops, mmdet.models, mmpose.models'  # mmaction.models needs ava_plugins.compat
 date -u +%FT%TZ > "$STAMP"
+clone_venv
+"$CLONE_VENV/bin/python" -c 'import ava_plugins, mmaction.models, mmdet.models, mmpose.models'
 log "environment ready in $(( $(date +%s) - start )) s"

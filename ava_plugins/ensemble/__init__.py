@@ -1,4 +1,4 @@
-"""ensemble of ava_plugins: combining several models' AVA results (issue 9).
+"""ensemble of ava_plugins: combining several models' AVA results.
 
 Readers for result CSVs and test-tool dumps, per-class weights from validation AP (ACAR-Net
 2020), box fusion (ByteDance 2019), class-subset replacement (Fujitsu 2020) and plain

@@ -6,7 +6,7 @@ actor's feature, conv1 on the 2048-channel concatenation, conv2, max pooling and
 blocks with all-pairs attention over the clip's actors. Both use the same parameters (those of
 one ``ACARHead``), so the script also prints their largest output difference.
 
-Workload (issue 5): 8 clips with 2-12 actors each (50 in all), 16x16 context maps of 2304
+Workload: 8 clips with 2-12 actors each (50 in all), 16x16 context maps of 2304
 channels (SlowFast R50/R101 res5 with spatial stride 1 on 256x256 input), full-size head
 (1024 reduced, 512 hidden, depth 2). Usage::
 

@@ -1,4 +1,4 @@
-"""Time the AVA evaluator against mmaction2's ``ava_eval`` at AVA-val scale (issue 3).
+"""Time the AVA evaluator against mmaction2's ``ava_eval`` at AVA-val scale.
 
 Generates (once, cached in ``--workdir``) an AVA-val-sized case: 51,000 keyframes (64 videos)
 with 3 annotated persons each and 1-3 of the 60 challenge classes per person; detections for

@@ -1,4 +1,4 @@
-"""Size per video and random-window read throughput of the feature bank (issue 5).
+"""Size per video and random-window read throughput of the feature bank.
 
 Workload (AVA-like ACFB): ``--videos`` videos of 900 keyframes (15 min at 1/s) with 5 actors
 each, one ``512 x 7 x 7`` fp16 actor-context map per actor (~226 MB per video), written with

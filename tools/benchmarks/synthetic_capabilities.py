@@ -9,7 +9,7 @@ test-time-augmentation ``*_tta.py``; new files are picked up as they appear) is 
 seed and evaluated on the validation split with the project's AVA evaluator
 (``AVAFrameMetric``, frame-mAP@0.5). The synthetic classes are grouped by the capability that
 needs them (:func:`ava_plugins.datasets.synthetic.capability_groups`), so the mean AP of a group
-measures a method's claim (issue 4): the output gives, per head, mAP per group and overall as
+measures a method's claim: the output gives, per head, mAP per group and overall as
 mean +- sample std over the seeds, and marks the group(s) the head claims (the config key
 ``synthetic_claims``) and whether it beats the linear baseline there. A head that does not is
 reported as it is, with the difference and whether it lies within the seeds' spread.

@@ -1,4 +1,4 @@
-"""Time DP tube linking of one AVA-sized video (issue 7: at most 50 ms per video).
+"""Time DP tube linking of one AVA-sized video (target: at most 50 ms per video).
 
 Workload: 900 keyframes (one AVA video, 15 min at 1 keyframe/s), 20 proposals per keyframe
 drifting like slowly moving people, scores uniform in [0.5, 1], tubes of T = 9 keyframes. Times

@@ -1,4 +1,4 @@
-"""Test-time augmentation for AVA detectors: scales x horizontal flip (issue 9).
+"""Test-time augmentation for AVA detectors: scales x horizontal flip.
 
 ACAR-Net 2020 (report 002, sec. 2.1 "Inference", Table 1 "3S+F"): short side {256, 288, 320}
 x horizontal flip, the per-view logits averaged before the activation. Fujitsu 2020 (report
