@@ -1,4 +1,5 @@
-"""Two clones on one machine share the cached stack but each imports only its own code.
+"""tools/setup_env.sh: two clones share the cached stack but each imports only its own code;
+a missing interpreter is one clear error.
 
 ``tools/setup_env.sh`` builds the OpenMMLab stack once per machine; each clone's ``.venv`` is its
 own venv on top of it. Before, ``.venv`` was a link to the shared environment whose editable
@@ -60,3 +61,15 @@ def test_each_clone_imports_itself(tmp_path):
     shutil.rmtree(b)
     assert _imported_from(a).is_relative_to(a.resolve())
     assert _run(a, 'import ava_plugins, mmaction.models; print("ok")') == 'ok'
+
+
+def test_missing_interpreter_is_one_line_naming_the_override(tmp_path):
+    """Before, a machine without ``python3.11`` got bash's "command not found" mid-script."""
+    env = dict(os.environ, AVA_PYTHON=str(tmp_path / 'no-such-python'),
+               AVA_CACHE_DIR=str(tmp_path / 'cache'))
+    out = subprocess.run(['bash', str(REPO / 'tools' / 'setup_env.sh')], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ') and 'AVA_PYTHON' in lines[0]
+    assert not (tmp_path / 'cache').exists()
