@@ -124,12 +124,13 @@ def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 
 
     Returns ``{'done': [...], 'skipped': [...], 'failed': {path: message}}``.
     """
-    import mmengine
+    from tqdm import tqdm
+
     from ava_plugins.utils import atomic_open
     base = src if osp.isdir(src) else osp.dirname(osp.abspath(src))
     inputs = list_inputs(src, exts)
     report = dict(done=[], skipped=[], failed={})
-    progress = mmengine.ProgressBar(len(inputs)) if inputs else None
+    progress = tqdm(total=len(inputs), desc='audio features', unit='file')
     for rel in inputs:
         path = rel if osp.isabs(rel) else osp.join(base, rel)
         out = osp.join(out_dir, osp.splitext(osp.relpath(path, base))[0] + '.npy')
@@ -146,6 +147,7 @@ def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 
             except AudioDecodeError as e:
                 report['failed'][path] = str(e)
         progress.update()
+    progress.close()
     return report
 
 

@@ -18,7 +18,6 @@ import argparse
 import os
 import os.path as osp
 import pickle
-import sys
 import time
 from types import SimpleNamespace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -160,18 +159,18 @@ def run_videos(out: str, keyframes: Dict[str, Sequence[int]], compute: Callable,
     mine = assign_videos(keyframes, rank, world_size)
     todo = [v for v in mine if load_part(part_path(out, v), params) is None]
     done = {'computed': [], 'skipped': [v for v in mine if v not in set(todo)]}
-    from mmengine.utils import ProgressBar
+    from tqdm import tqdm
     bar = None
     if rank == 0 and todo:
         print(f'{desc}: {len(todo)} videos to do, {len(done["skipped"])} finished '
               f'(rank 0 of {world_size})')
-        bar = ProgressBar(sum(len(keyframes[v]) for v in todo))
+        bar = tqdm(total=sum(len(keyframes[v]) for v in todo), desc=desc, unit='keyframe')
     for video in todo:
         save_part(out, video, params,
                   compute(video, keyframes[video], bar.update if bar else (lambda: None)))
         done['computed'].append(video)
     if bar:
-        sys.stdout.write('\n')
+        bar.close()
     import torch.distributed as dist
     if world_size > 1 and dist.is_available() and dist.is_initialized():
         dist.barrier()  # rank 0 joins once every rank has written its parts
