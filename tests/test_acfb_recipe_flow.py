@@ -10,6 +10,7 @@ import importlib.util
 import os
 
 import numpy as np
+import pytest
 import torch
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.config import Config
@@ -44,7 +45,8 @@ def local_config(name, data, tmp_path, extra=None):
 def test_documented_acfb_flow_on_padded_16_9_video(tmp_path):
     """Would have caught: ``ValueError: bank maps (3, 7) smaller than the clip maps (4, 7)`` in
     ACFBHead on every square-padded training clip (the raw 142 x 142 square gave a ceil context
-    of 6 rows at training against 5 at extraction)."""
+    of 6 rows at training against 5 at extraction); and a too-small ``--canvas`` failing without
+    naming the config and the canvas."""
     data = str(tmp_path / 'data')
     ensure_synthetic_data(data, 0, verbose=False, train_videos=1, val_videos=1, seconds=10,
                           fps=10, size=48)
@@ -66,6 +68,9 @@ def test_documented_acfb_flow_on_padded_16_9_video(tmp_path):
          '--split', 'train', '--boxes', 'gt', *no_pool)
     tool('extract_bank.py', acar, ckpt, '--feature', 'acar', '--out', bank_dir,
          '--split', 'val', *no_pool)
+    with pytest.raises(ValueError, match=r'acar_slowfast_tiny\.py.*--canvas 2 7\).*--canvas 3 7'):
+        tool('extract_bank.py', acar, ckpt, '--feature', 'acar', '--out', str(tmp_path / 'small'),
+             '--split', 'val', '--canvas', '2', '7', *no_pool)
     bank = FeatureBank(bank_dir)
     assert bank.item_shape == (64, 3, 7)  # context 5 x 9 cells (80 x 144 / 16) after conv2
     assert len(bank.videos()) == 2
@@ -77,3 +82,22 @@ def test_documented_acfb_flow_on_padded_16_9_video(tmp_path):
     assert any('mAP' in k for k in metrics), metrics
     assert np.isfinite(bank.read_items(bank.videos()[0], bank.timestamps(bank.videos()[0])[0])[0]
                        .astype(np.float32)).all()
+
+
+def test_extraction_refuses_configs_whose_training_maps_differ():
+    """``extract_bank.py --feature acar`` on a config that pads training clips to a square
+    without the stride-16 divisor, or resizes differently at training: an error naming the
+    config. Would have caught: such configs writing a bank whose maps do not match training."""
+    spec = importlib.util.spec_from_file_location(
+        'extract_bank', os.path.join(REPO, 'tools', 'extract_bank.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = Config.fromfile(os.path.join(REPO, 'configs/synthetic/acfb_slowfast_tiny.py'))
+    module.check_acar_geometry(cfg)  # the shipped config passes
+    cfg.model.data_preprocessor.pad_size_divisor = 1
+    with pytest.raises(ValueError, match=r'acfb_slowfast_tiny\.py.*PadToSquare.*divisor=1'):
+        module.check_acar_geometry(cfg)
+    cfg = Config.fromfile(os.path.join(REPO, 'configs/synthetic/acfb_slowfast_tiny.py'))
+    cfg.train_dataloader.dataset.pipeline[2].scale = (-1, 96)
+    with pytest.raises(ValueError, match=r'acfb_slowfast_tiny\.py.*resizes'):
+        module.check_acar_geometry(cfg)

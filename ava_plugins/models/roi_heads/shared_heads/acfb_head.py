@@ -30,14 +30,15 @@ Within a video every clip has the same frame size, and with ``MeanPadDataPreproc
 share one valid area by construction: the head places each bank map on the batch's canvas
 (cropped, or zero-padded where a wider clip of the batch makes the canvas larger than the
 bank's), zeroes it outside its clip's valid map area, and raises an error only when the bank
-map is smaller than its own clip's maps.
+map is smaller than its own clip's maps. When a clip was flipped horizontally (``flip`` in its
+metainfo, from mmaction2's ``Flip``), its bank maps are mirrored inside that area so that
+attention compares the same scene locations (the bank is extracted without flips; the report is
+silent on this).
 
 Pooled layout (``--feature acar_pooled``, our choice, not the report's): each bank item is its
 map averaged over the valid area, ``d x 1 x 1`` (1 KiB in fp16 instead of 504 KiB); the head
 tiles it over the clip's valid map area, so attention compares each location of the current maps
-with the bank actor's mean relation feature. When a clip was flipped horizontally (``flip`` in its metainfo, from
-mmaction2's ``Flip``), its bank maps are mirrored inside that area so that attention compares
-the same scene locations (the bank is extracted without flips; the report is silent on this).
+with the bank actor's mean relation feature.
 
 The window reaches the head through the data samples' metainfo (``PackActionInputs``
 ``meta_keys`` += ``feat_key, mask_key``), which ``AVARoIHead`` hands to shared heads.
