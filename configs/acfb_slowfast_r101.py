@@ -13,12 +13,18 @@ AVA training bank is extracted at the GT boxes, the validation/test bank at the 
     tools/dist_extract_bank.sh configs/acar_slowfast_r101.py ACAR.pth 8 --feature acar \
         --out data/ava/acfb --split train --boxes gt --canvas 14 36 \
         --cfg-options model.roi_head.shared_head.downsample=none
-    (the same with --split val and without --boxes gt: the dataset's detections >= 0.7)
+    (the same with --split val and without --boxes gt: the FAIR detections >= 0.85)
 
 ``--canvas`` must hold every clip's maps: with the short side at 256 the context is 16 cells
 high (14 map rows after conv2) and AVA's widest frames (~2.35:1, 602 px) give 38 columns (36
 map columns). Items are then 512 x 14 x 36 fp16 (504 KiB): about 2.2 GiB per 15-min video with
-5 actors a second.
+5 actors a second, ~645 GiB for AVA. ``--feature acar_pooled`` writes each map averaged over its
+valid area instead (512 x 1 x 1, 1 KiB; ~1.3 GiB for AVA), which the head tiles over the clip's
+maps (our choice, not the report's).
+
+Training and extraction see the same maps of a clip: ``MeanPadDataPreprocessor`` pads to a
+multiple of 16 (the backbone's stride), so the square-padded training clip and the unpadded
+test clip have the same context crop (``extract_bank.py`` refuses configs where this fails).
 
 Ablations are one-line changes, e.g. ``model = dict(roi_head=dict(shared_head=dict(depth=1)))``
 or ``flip_bank=False``; the window is ``half_width`` (seconds) and ``max_items`` (actors a

@@ -53,7 +53,7 @@ def test_acar_recipe_values(name):
     assert cfg.optim_wrapper.clip_grad is None
     assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.base_batch_size == 32
     assert cfg.train_dataloader.dataset.person_det_score_thr == 0.9
-    assert cfg.val_dataloader.dataset.person_det_score_thr == 0.7
+    assert cfg.val_dataloader.dataset.person_det_score_thr == 0.85  # official fair_0.85
     assert cfg.val_evaluator.custom_classes == AVA60
     kinds = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     assert 'RandomCrop' not in kinds and 'RandomRescale' not in kinds and 'Flip' in kinds

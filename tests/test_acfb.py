@@ -148,8 +148,37 @@ def test_clear_errors():
         head(None, feat, rois, metas)
     feat, rois, metas = make_inputs()
     metas[0]['acfb_feat'] = metas[0]['acfb_feat'][:, :, :5]
-    with pytest.raises(ValueError, match='smaller than the clip maps'):
+    with pytest.raises(ValueError, match=r'clip 0 are \(5, 8\), smaller than its own'):
         head(None, feat, rois, metas)
+
+
+def test_bank_canvas_needs_to_cover_only_its_own_clip():
+    """Clip 1's bank cropped to its own 5 x 6 maps while clip 0 makes the batch canvas 8 x 8:
+    the head places it on the canvas and equals the per-clip reference. Would have caught:
+    the bank canvas having to cover the largest clip of the batch (an error on a batch mixing
+    a narrow video with a wide one, though each bank holds its clip's maps)."""
+    head = make_head()
+    feat, rois, metas = make_inputs(banks=(3, 2, 1))
+    metas[1]['acfb_feat'] = metas[1]['acfb_feat'][:, :, :5, :6].clone()
+    with torch.no_grad():
+        out = head(None, feat, rois, metas).flatten(1)
+        ref = reference(head, feat, rois, metas)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_pooled_bank_is_tiled_over_the_valid_area():
+    """The pooled layout (``d x 1 x 1`` items) equals the full layout holding that vector at
+    every location: the per-clip reference on the tiled maps."""
+    head = make_head()
+    feat, rois, metas = make_inputs(banks=(3, 2, 1))
+    tiled = [dict(m) for m in metas]
+    for m, t in zip(metas, tiled):
+        m['acfb_feat'] = m['acfb_feat'].float().mean(dim=(2, 3), keepdim=True)
+        t['acfb_feat'] = m['acfb_feat'].expand(-1, -1, 8, 8)
+    with torch.no_grad():
+        out = head(None, feat, rois, metas).flatten(1)
+        ref = reference(head, feat, rois, tiled)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
 
 
 def test_acar_bank_feature_equals_the_maps_of_the_head():

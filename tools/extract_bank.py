@@ -19,7 +19,11 @@ validation/testing banks", with GT boxes for training, §1.3).
 
 ``--feature acar`` writes ACAR-Net's Actor-Context Feature Bank (first-order maps, one
 ``d x H x W`` map per proposal on a fixed canvas; ``--canvas H W`` sets it, see
-:func:`ava_plugins.engine.bank_features.acar_first_order_maps`).
+:func:`ava_plugins.engine.bank_features.acar_first_order_maps`). The maps a clip gets at
+training (square padding) and here (test pipeline) have the same size only when the config
+resizes alike in both pipelines and its ``MeanPadDataPreprocessor`` pads to a multiple of the
+backbone's stride (16); :func:`check_acar_geometry` refuses a config that breaks either, and a
+``--canvas`` smaller than a clip's maps is an error naming the config and the canvas.
 """
 import argparse
 import functools
@@ -76,8 +80,40 @@ def build_split_dataset(cfg: Config, split: str):
     return DATASETS.build(ds_cfg)
 
 
+def _resize_steps(pipeline) -> list:
+    return [dict(step) for step in pipeline if step.get('type') == 'Resize']
+
+
+def check_acar_geometry(cfg: Config) -> None:
+    """Refuse configs whose training clips would get other first-order maps than the bank's.
+
+    Raises:
+        ValueError: naming the config, when its training and test pipelines resize differently,
+            or when it pads training clips (``PadToSquare``) with a data preprocessor other than
+            ``MeanPadDataPreprocessor`` with a ``pad_size_divisor`` multiple of 16.
+    """
+    train = (cfg.get('train_dataloader') or {}).get('dataset', {}).get('pipeline')
+    if not train:
+        return
+    test = cfg.test_dataloader.dataset.pipeline
+    if _resize_steps(train) != _resize_steps(test):
+        raise ValueError(f'{cfg.filename}: the training pipeline resizes with '
+                         f'{_resize_steps(train)}, the test pipeline (which extracts the bank) '
+                         f'with {_resize_steps(test)}; bank maps would not match training maps')
+    if any(step.get('type') == 'PadToSquare' for step in train):
+        pre = cfg.model.get('data_preprocessor', {})
+        kind = str(pre.get('type', '')).split('.')[-1]
+        divisor = int(pre.get('pad_size_divisor', 1))
+        if kind != 'MeanPadDataPreprocessor' or divisor % 16:
+            raise ValueError(
+                f'{cfg.filename}: training clips are padded to a square (PadToSquare) but the '
+                f'data preprocessor is {kind} with pad_size_divisor={divisor}; with '
+                f'MeanPadDataPreprocessor(pad_size_divisor=16) a clip gets the same context '
+                f'crop at training and at bank extraction, otherwise not')
+
+
 def make_compute_fn(model, dataset, feature: str, max_per_second: int, canvas=None,
-                    box_source: str = 'proposals'):
+                    box_source: str = 'proposals', config_name: str = 'config'):
     """``video_id -> (timestamps, features, boxes x1,y1,x2,y2,score)`` for extract_bank;
     ``box_source='gt'`` computes the features at the ground-truth boxes (score 1)."""
     feature_fn = BANK_FEATURES[feature]
@@ -106,7 +142,10 @@ def make_compute_fn(model, dataset, feature: str, max_per_second: int, canvas=No
                 props = np.asarray(info['proposals'], dtype=np.float32)
                 scores = np.asarray(info.get('scores', np.ones(len(props))), dtype=np.float32)
             data = model.data_preprocessor(pseudo_collate([sample]), False)
-            out = feature_fn(model, data).float().cpu().numpy()
+            try:
+                out = feature_fn(model, data).float().cpu().numpy()
+            except ValueError as e:
+                raise ValueError(f'{video_id},{info["timestamp"]} ({config_name}): {e}') from None
             if len(out) != len(props):
                 raise RuntimeError(f'{video_id},{info["timestamp"]}: {len(out)} features for '
                                    f'{len(props)} proposals')
@@ -131,9 +170,11 @@ def main(argv=None):
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.to(device).eval()
+    if args.feature.startswith('acar'):
+        check_acar_geometry(cfg)
     dataset = build_split_dataset(cfg, args.split)
     videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second,
-                                      args.canvas, args.boxes)
+                                      args.canvas, args.boxes, args.config)
     result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size)
     print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '
           f'{len(result["skipped"])} finished ones -> {args.out}')

@@ -22,7 +22,7 @@ def parse_args(argv=None):
     p.add_argument('--val-videos', type=int, default=d.val_videos)
     p.add_argument('--seconds', type=int, default=d.seconds, help='length of each video')
     p.add_argument('--fps', type=int, default=d.fps)
-    p.add_argument('--size', type=int, default=d.size, help='frame height in px (width 4:3)')
+    p.add_argument('--size', type=int, default=d.size, help='frame height in px (width 16:9)')
     p.add_argument('--actors', type=int, nargs=2, default=d.actors, metavar=('MIN', 'MAX'))
     p.add_argument('--miss-rate', type=float, default=d.miss_rate,
                    help='fraction of persons the simulated detector misses')

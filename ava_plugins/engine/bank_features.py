@@ -38,13 +38,19 @@ def acar_first_order_maps(model, data: dict,
     A bank has one item shape, while a map covers only its clip's unpadded area (the head crops
     the context to it). Each map is therefore placed at the top-left of a fixed canvas, zero
     elsewhere: ``canvas`` ``(H, W)``, or by default the map size of the clip's whole padded
-    input. With the recipe's ``PadToSquare(size=S)`` every clip of a dataset has the same padded
-    input and the default canvas is the same for all; otherwise pass a canvas at least as large
-    as every clip's map (``tools/extract_bank.py --canvas H W``).
+    input (its exact extent when every clip of the dataset has one frame size, as the synthetic
+    set); otherwise pass a canvas at least as large as every clip's map
+    (``tools/extract_bank.py --canvas H W``; 14 x 36 for AVA at short side 256).
 
     Returns:
         Tensor: ``(N, d, H, W)``.
     """
+    maps, _ = _acar_maps(model, data, canvas)
+    return maps
+
+
+def _acar_maps(model, data: dict, canvas: Optional[Sequence[int]] = None):
+    """First-order maps on the canvas ``(N, d, H, W)`` and each one's valid size ``(N, 2)``."""
     head = model.roi_head.shared_head
     if not isinstance(head, ACARHead):
         raise ValueError(f'--feature acar needs a model with an ACARHead shared head, got '
@@ -64,9 +70,19 @@ def acar_first_order_maps(model, data: dict,
         h, w = maps.shape[-2:]
         if h > canvas_h or w > canvas_w:
             raise ValueError(f'first-order maps of {h}x{w} do not fit the bank canvas '
-                             f'{canvas_h}x{canvas_w}; pass a larger --canvas')
+                             f'{canvas_h}x{canvas_w} (--canvas {canvas_h} {canvas_w}); pass '
+                             f'--canvas {h} {w} or larger')
         out[:, :, :h, :w] = maps
-    return out
+    return out, head.map_size(valid_hw)[rois[:, 0].long().cpu()]
+
+
+def acar_pooled_maps(model, data: dict) -> torch.Tensor:
+    """The ACFB items of :func:`acar_first_order_maps` averaged over each map's valid area:
+    ``(N, d, 1, 1)``, the pooled layout ``ACFBHead`` tiles over the clip's maps (our choice, to
+    shrink the bank from 504 KiB to 1 KiB an item)."""
+    maps, map_hw = _acar_maps(model, data)
+    mask = ACARHead._mask(map_hw, maps.shape[-2:], maps)
+    return (maps * mask).sum(dim=(2, 3), keepdim=True) / mask.sum(dim=(2, 3), keepdim=True)
 
 
 def res4_volumes(model, data: dict) -> torch.Tensor:
@@ -91,4 +107,5 @@ def res4_volumes(model, data: dict) -> torch.Tensor:
 res4_volumes.per_keyframe = True
 
 BANK_FEATURES: Dict[str, Callable] = dict(
-    roi=pooled_roi_features, acar=acar_first_order_maps, res4=res4_volumes)
+    roi=pooled_roi_features, acar=acar_first_order_maps, acar_pooled=acar_pooled_maps,
+    res4=res4_volumes)

@@ -1,4 +1,5 @@
 """models of ava_plugins; importing it registers its modules (into mmdet's ``MODELS``)."""
+from .data_preprocessors import MeanPadDataPreprocessor
 from .losses import PoseSoftmaxBCELoss, PoseSoftmaxFocalLoss
 from .pose import CPNGlobalNet, CPNHead, CPNRefineNet
 from .recognition import (AudioEmbeddingMLP, LearnableRelation3d, MaskNonLocal3d,
@@ -12,7 +13,7 @@ __all__ = [
     'AudioEmbeddingMLP', 'LearnableRelation3d', 'MaskNonLocal3d', 'ResNet3dRelation',
     'SEResNetAudio', 'VGGishHead',
     'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'ACFBHead', 'GlobalSceneBranch', 'HR2ONL',
-    'LFBBranch',
+    'LFBBranch', 'MeanPadDataPreprocessor',
     'OFFICIAL_ROI_LAYER', 'PoseSoftmaxBBoxHeadAVA', 'PoseSoftmaxBCELoss', 'PoseSoftmaxFocalLoss',
     'ThreeBranchHead', 'ThreeBranchRoIHead'
 ]

@@ -2,7 +2,8 @@
 AVA dataset, as ``acar_slowfast_tiny.py`` shrinks ACAR.
 
 Changed, and only these: the tiny SlowFast, widths, classes, data and schedule of
-``acar_slowfast_tiny.py``; the synthetic pipelines (8 frames, 80 px) with the bank window; the
+``acar_slowfast_tiny.py``; the synthetic pipelines (8 frames, 80 px; 16:9 frames padded to a
+square for training, as the real config) with the bank window; the
 bank comes from a trained ``acar_slowfast_tiny.py`` (every synthetic clip has the same size, so
 the default canvas is the same for all)::
 
@@ -62,6 +63,7 @@ train_pipeline = [
     dict(type='RawFrameDecode', io_backend='disk'),
     dict(type='Resize', scale=(-1, 80)),
     dict(type='Flip', flip_ratio=0.5),
+    dict(type='PadToSquare'),  # as acfb_slowfast_r101.py: 16:9 frames padded to a square
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     acfb_window,
     dict(type='PackActionInputs', meta_keys=meta_keys)

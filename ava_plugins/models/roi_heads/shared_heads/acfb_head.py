@@ -24,11 +24,21 @@ What this head computes (everything else is :class:`~.acar_head.ACARHead`):
 
 Bank geometry: each bank item is a ``d x Hb x Wb`` map, the first-order map of the clip's
 unpadded area at the top-left of a fixed canvas, zero elsewhere (``BANK_FEATURES['acar']``).
-Within a video every clip has the same frame size, so a bank map and the current clip's maps
-share one valid area: the head crops the bank to the batch's canvas and zeroes it outside each
-clip's valid map area. When a clip was flipped horizontally (``flip`` in its metainfo, from
-mmaction2's ``Flip``), its bank maps are mirrored inside that area so that attention compares
-the same scene locations (the bank is extracted without flips; the report is silent on this).
+Within a video every clip has the same frame size, and with ``MeanPadDataPreprocessor``'s
+``pad_size_divisor`` (the backbone's stride) a clip's valid maps have the same size at training
+(square padding) and at extraction (test pipeline), so a bank map and the current clip's maps
+share one valid area by construction: the head places each bank map on the batch's canvas
+(cropped, or zero-padded where a wider clip of the batch makes the canvas larger than the
+bank's), zeroes it outside its clip's valid map area, and raises an error only when the bank
+map is smaller than its own clip's maps. When a clip was flipped horizontally (``flip`` in its
+metainfo, from mmaction2's ``Flip``), its bank maps are mirrored inside that area so that
+attention compares the same scene locations (the bank is extracted without flips; the report is
+silent on this).
+
+Pooled layout (``--feature acar_pooled``, our choice, not the report's): each bank item is its
+map averaged over the valid area, ``d x 1 x 1`` (1 KiB in fp16 instead of 504 KiB); the head
+tiles it over the clip's valid map area, so attention compares each location of the current maps
+with the bank actor's mean relation feature.
 
 The window reaches the head through the data samples' metainfo (``PackActionInputs``
 ``meta_keys`` += ``feat_key, mask_key``), which ``AVARoIHead`` hands to shared heads.
@@ -100,13 +110,22 @@ class ACFBHead(ACARHead):
                 raise ValueError(f"ACFBHead: img_metas[{b}]['{self.feat_key}'] must be (L, "
                                  f'{self.hidden_channels}, H, W) with a (L,) mask, got '
                                  f'{tuple(feat.shape)} and {tuple(mask.shape)}')
-            if feat.shape[2] < canvas_h or feat.shape[3] < canvas_w:
+            need_h, need_w = (int(v) for v in map_hw[b])
+            keep = mask.nonzero()[:, 0]
+            if tuple(feat.shape[2:]) == (1, 1):  # pooled layout: one vector, tiled
+                feats.append(feat[keep].float().expand(-1, -1, canvas_h, canvas_w))
+            elif feat.shape[2] < need_h or feat.shape[3] < need_w:
                 raise ValueError(
                     f'ACFBHead: bank maps of clip {b} are {tuple(feat.shape[2:])}, smaller than '
-                    f'the clip maps ({canvas_h}, {canvas_w}); extract the bank with the same '
-                    f'input size and downsample setting (downsample={self.downsample_kind!r})')
-            keep = mask.nonzero()[:, 0]
-            feats.append(feat[keep, :, :canvas_h, :canvas_w])
+                    f'its own first-order maps ({need_h}, {need_w}); extract the bank with the '
+                    f'training config\'s resize and downsample setting '
+                    f'(downsample={self.downsample_kind!r}) and a --canvas at least that large')
+            else:
+                item = feat[keep, :, :canvas_h, :canvas_w].float()
+                if item.shape[2] < canvas_h or item.shape[3] < canvas_w:  # a wider clip
+                    item = torch.nn.functional.pad(
+                        item, (0, canvas_w - item.shape[3], 0, canvas_h - item.shape[2]))
+                feats.append(item)
             ids.append(torch.full((len(keep), ), b, dtype=torch.long))
             flipped.append(bool(meta.get('flip', False))
                            and meta.get('flip_direction', 'horizontal') == 'horizontal')
