@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from mmdet.evaluation.functional import bbox_overlaps
 
-from ava_plugins.structures import batched_iou, link_tubes, link_video
+from ava_plugins.structures import batched_iou, link_tubes, link_video, tube_linking
+from ava_plugins.utils import InputError
 from third_party_data import AVA_DATASET_DIR
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -259,7 +260,7 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
     out = tmp_path / 'out' / 'tubes.pkl'
     tool = _tool()
     calls = []
-    real = tool.link_video
+    real = tube_linking.link_video  # the tool imports it when it links a video
 
     def crash_on_v2(proposals, *args):
         if len(calls) == 2:
@@ -267,12 +268,12 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
         calls.append(proposals)
         return real(proposals, *args)
 
-    monkeypatch.setattr(tool, 'link_video', crash_on_v2)
+    monkeypatch.setattr(tube_linking, 'link_video', crash_on_v2)
     with pytest.raises(RuntimeError, match='interrupted'):
         tool.main([str(src), str(out), '--span', '5'])
     assert not out.exists() and len(calls) == 2
     calls.clear()
-    monkeypatch.setattr(tool, 'link_video', lambda p, *a: calls.append(p) or real(p, *a))
+    monkeypatch.setattr(tube_linking, 'link_video', lambda p, *a: calls.append(p) or real(p, *a))
     tool.main([str(src), str(out), '--span', '5'])
     assert len(calls) == 2  # only v2 and v3 are linked again
     with open(out, 'rb') as f:
@@ -282,7 +283,7 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
     for key in expected:
         np.testing.assert_array_equal(tubes[key], expected[key])
 
-    monkeypatch.setattr(tool, 'link_video', real)
+    monkeypatch.setattr(tube_linking, 'link_video', real)
     out2 = tmp_path / 'tubes2.pkl'
     tool.main([str(src), str(out2), '--span', '5', '--workers', '2'])
     with open(out2, 'rb') as f:
@@ -295,7 +296,7 @@ def test_tool_bad_input_names_the_key(tmp_path):
     src = tmp_path / 'bad.pkl'
     with open(src, 'wb') as f:
         pickle.dump({'vid,0902': np.zeros((2, 4))}, f)
-    with pytest.raises(SystemExit, match=r"bad.pkl: proposals\['vid,0902'\].*\(N, 5\)"):
+    with pytest.raises(InputError, match=r"bad.pkl: proposals\['vid,0902'\].*\(N, 5\)"):
         _tool().main([str(src), str(tmp_path / 'o.pkl'), '--span', '5'])
 
 

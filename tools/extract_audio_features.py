@@ -113,7 +113,8 @@ def list_inputs(src: str, exts: Sequence[str]) -> List[str]:
                       if f.lower().endswith(suffixes)]
         return sorted(found)
     if not osp.isfile(src):
-        raise FileNotFoundError(f'{src}: neither a directory nor a list file')
+        from ava_plugins.utils import InputError
+        raise InputError(f'{src}: no such directory or list file')
     with open(src) as f:
         return [line.split()[0] for line in f if line.strip()]
 
@@ -152,19 +153,23 @@ def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='directory of media files, or a list file (first column)')
-    parser.add_argument('out_dir')
-    parser.add_argument('--feature', choices=['mfcc', 'logmel'], default='mfcc')
+    parser.add_argument('out_dir', help='output directory: one <relative path>.npy per input')
+    parser.add_argument('--feature', choices=['mfcc', 'logmel'], default='mfcc',
+                        help='MFCC or log-mel spectrogram (default: mfcc)')
     parser.add_argument('--ext', nargs='+', default=list(MEDIA_EXTS),
                         help='extensions to take from a directory')
     parser.add_argument('--sr', type=int, default=16000, help='sample rate (Hz)')
-    parser.add_argument('--n-mfcc', type=int, default=40)
-    parser.add_argument('--n-mels', type=int, default=80)
-    parser.add_argument('--win-ms', type=float, default=25.0)
-    parser.add_argument('--hop-ms', type=float, default=10.0)
-    parser.add_argument('--fmin', type=float, default=0.0)
-    parser.add_argument('--fmax', type=float, default=None)
+    parser.add_argument('--n-mfcc', type=int, default=40, help='MFCC coefficients')
+    parser.add_argument('--n-mels', type=int, default=80, help='mel bands')
+    parser.add_argument('--win-ms', type=float, default=25.0, help='window length (ms)')
+    parser.add_argument('--hop-ms', type=float, default=10.0, help='hop length (ms)')
+    parser.add_argument('--fmin', type=float, default=0.0, help='lowest mel frequency (Hz)')
+    parser.add_argument('--fmax', type=float, default=None,
+                        help='highest mel frequency (Hz; default: sr / 2)')
     return parser.parse_args(argv)
 
 
@@ -181,4 +186,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    parse_args()  # --help and usage errors answer before the stack is imported
+    from ava_plugins.engine.cli import run_cli
+    sys.exit(run_cli(main))

@@ -5,9 +5,10 @@
     tools/dist_extract_keypoints.sh POSE_CONFIG POSE_CKPT GPUS --frames ROOT \\
         --proposals proposals.pkl --out keypoints.pkl
 
-Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1)
-takes arm keypoints from CPN: ``configs/cpn_r50_coco_256x192.py`` is the intended config; any
-mmpose top-down config with the 17 COCO keypoints works (``mmpose.apis.inference_topdown``).
+Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.1) takes arm keypoints from CPN:
+``configs/cpn_r50_coco_256x192.py`` is the intended config; any mmpose top-down config with the 17
+COCO keypoints works (``mmpose.apis.inference_topdown``).
 
 Input: an mmaction2 proposal pickle (``tools/detect_persons.py`` or AVA's FAIR proposals), read
 and checked by :func:`ava_plugins.datasets.load_proposals`; frames as ``detect_persons.py``
@@ -34,14 +35,18 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.datasets import load_proposals
 from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
                                               read_frame, run_videos)
+from ava_plugins.engine.cli import existing_file, load_config, run_cli
 from ava_plugins.engine.launch import init_distributed
-from mmengine.config import Config, DictAction
+from ava_plugins.utils import InputError
+from mmengine.config import DictAction
 
 NUM_KEYPOINTS = 17
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Keypoints of every proposal box')
+    parser = argparse.ArgumentParser(
+        description='Keypoints of every proposal box',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='mmpose top-down config (CPN: '
                         'configs/cpn_r50_coco_256x192.py)')
     parser.add_argument('checkpoint', help="pose checkpoint ('none': random weights)")
@@ -72,7 +77,7 @@ def keypoint_fn(model, proposals, args):
                 xy = np.concatenate([s.pred_instances.keypoints for s in samples])
                 score = np.concatenate([s.pred_instances.keypoint_scores for s in samples])
                 if xy.shape != (len(boxes), NUM_KEYPOINTS, 2):
-                    raise ValueError(f'{args.config}: expected {NUM_KEYPOINTS} COCO keypoints per '
+                    raise InputError(f'{args.config}: expected {NUM_KEYPOINTS} COCO keypoints per '
                                      f'box, the model gave an array of shape {xy.shape}')
                 out[..., :2] = xy / [w, h]
                 out[..., 2] = score
@@ -86,7 +91,9 @@ def keypoint_fn(model, proposals, args):
 def main(argv=None):
     args = parse_args(argv)
     from mmpose.apis import init_model
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
+    if args.checkpoint.lower() != 'none':
+        existing_file(args.checkpoint, 'checkpoint')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     rank, world_size, device = init_distributed(cfg, args.launcher, args.device)
@@ -99,7 +106,7 @@ def main(argv=None):
                if len(proposals[f'{v},{t:04d}']) and not osp.isfile(keyframe_path(v, t, args))]
     if missing:
         v, t = missing[0]
-        raise ValueError(f'{args.proposals}: {len(missing)} keyframes have no frame under '
+        raise InputError(f'{args.proposals}: {len(missing)} keyframes have no frame under '
                          f'{args.frames}, e.g. {v},{t}: {keyframe_path(v, t, args)} not found')
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_model(cfg, checkpoint, device=device)
@@ -117,7 +124,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ValueError as err:  # bad input: the message names the file or option
-        sys.exit(f'tools/extract_keypoints.py: error: {err}')
+    sys.exit(run_cli(main))

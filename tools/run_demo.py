@@ -34,9 +34,12 @@ DEFAULT_CONFIG = osp.join(REPO, 'configs', 'synthetic', 'acar_slowfast_tiny.py')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='tiny synthetic config')
-    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'demo'))
+    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'demo'),
+                        help='checkpoint, logs, results and GIF (default: work_dirs/demo)')
     parser.add_argument('--data', default=osp.join(REPO, 'data', 'synthetic_ava'),
                         help='synthetic dataset folder (the configs read data/synthetic_ava)')
     parser.add_argument('--seed', type=int, default=0, help='data and training seed')

@@ -4,6 +4,8 @@ import os
 import os.path as osp
 import tempfile
 
+from .errors import InputError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -16,10 +18,15 @@ def atomic_open(path, mode: str = 'wb', fsync: bool = True):
     """Open a temporary file beside ``path``; on success flush, fsync and rename it to ``path``.
 
     On any exception the temporary file is removed and ``path`` is left as it was. The file
-    gets the usual permissions (``0o666`` less the umask), not ``mkstemp``'s private ones.
+    gets the usual permissions (``0o666`` less the umask), not ``mkstemp``'s private ones. A
+    ``path`` that is a directory is an :class:`~ava_plugins.utils.InputError`.
     """
     path = os.fspath(path)
+    if osp.isdir(path):
+        raise InputError(f'{path}: is a directory; expected the path of a file to write')
     directory = osp.dirname(osp.abspath(path))
+    if osp.exists(directory) and not osp.isdir(directory):
+        raise InputError(f'{path}: {directory} is a file, not a directory')
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
     try:

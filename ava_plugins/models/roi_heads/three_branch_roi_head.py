@@ -1,9 +1,10 @@
 """``AVARoIHead`` for the Three Branches model: bank windows in, global loss out.
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3-4. mmaction2's ``AVARoIHead`` hands its
-shared head only the RoI features, the clip features and the metainfo, and its loss is the bbox
-head's alone. The Three Branches model also needs, per clip, the long-term bank window (loaded
-in the data pipeline by ``LoadLFBWindow`` and packed as the data-sample fields ``lfb_feat``
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3-4. mmaction2's ``AVARoIHead`` hands its shared head only the RoI features, the clip features
+and the metainfo, and its loss is the bbox head's alone. The Three Branches model also needs, per
+clip, the long-term bank window (loaded in the data pipeline by ``LoadLFBWindow`` and packed as
+the data-sample fields ``lfb_feat``
 ``(L, C)`` and ``lfb_mask`` ``(L,)``, so the data preprocessor moves them to the device) and the
 clip's scene label for the global loss (:func:`~.shared_heads.global_branch.scene_labels` of
 the ground-truth persons). This head passes both and adds ``loss_global`` to the losses.
