@@ -66,6 +66,15 @@ def test_option_and_source_errors(tmp_path):
                           "'no_such_head' matches no head config")
 
 
+def test_demo_checks_its_config_before_generating_data(tmp_path):
+    """A bad --config failed only after the synthetic set had been generated."""
+    missing = str(tmp_path / 'nope.py')
+    out = run_tool(['tools/run_demo.py', '--config', missing, '--data', str(tmp_path / 'data'),
+                    '--work-dir', str(tmp_path / 'work')])
+    assert_one_error_line(out, missing, 'config file not found')
+    assert not (tmp_path / 'data').exists()
+
+
 def test_test_tool_refuses_show_dir(tmp_path):
     """``--show-dir`` raised a KeyError for every shipped config; it is not offered now."""
     out = run_tool(['tools/test.py', CONFIG, 'ck.pth', '--show-dir', str(tmp_path)])

@@ -30,7 +30,6 @@ are :mod:`ava_plugins.engine.keyframe_jobs`, shared with ``tools/extract_keypoin
 """
 import argparse
 import os
-import os.path as osp
 import sys
 from typing import Callable, Dict, List
 
@@ -41,9 +40,9 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.engine import keyframe_jobs
 from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
                                               read_frame, run_videos)
-from ava_plugins.engine.cli import existing_file, load_config, run_cli
+from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
 from ava_plugins.engine.launch import init_distributed
-from ava_plugins.utils import InputError
+from ava_plugins.utils import InputError, file_fingerprint
 from mmengine.config import DictAction
 
 DEFAULTS = dict(ava=dict(score_thr=0.8, timestamps=(902, 1798)),
@@ -131,7 +130,9 @@ def main(argv=None):
     keyframes = list_keyframes(args)
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_detector(cfg, checkpoint, device=device)
-    params = dict(format=PART_FORMAT, config=osp.abspath(args.config), checkpoint=args.checkpoint,
+    # parts are keyed on what computes them: the merged config's and the checkpoint's content
+    params = dict(format=PART_FORMAT, config=config_fingerprint(cfg),
+                  checkpoint=file_fingerprint(checkpoint) if checkpoint else None,
                   score_thr=args.score_thr, fps=args.fps, start=args.timestamp_start,
                   tmpl=args.filename_tmpl, start_index=args.start_index)
     done = run_videos(args.out, keyframes, detect_fn(model, args), params, rank, world_size,

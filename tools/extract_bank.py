@@ -10,7 +10,9 @@ the test pipeline), the detector runs on the keyframe's clip and the ``--feature
 (:data:`ava_plugins.engine.bank_features.BANK_FEATURES`) gives one feature per proposal; the
 ``--max-per-second`` highest-scoring proposals are kept and stored with their boxes and scores
 (:mod:`ava_plugins.structures.feature_bank`, fp16). Videos are split across ranks; a finished
-shard is never recomputed, so an interrupted run continues where it stopped.
+shard is never recomputed, so an interrupted run continues where it stopped. The bank records
+the settings that made it (config, checkpoint content, split, feature, boxes, canvas); a rerun
+into the same ``--out`` with other settings is refused (``--overwrite`` recomputes it).
 
 ``--boxes gt`` extracts at the keyframe's ground-truth person boxes instead (score 1, in the
 annotation's order; ``--max-per-second`` still caps them): the ACAR-Net report builds its AVA
@@ -35,10 +37,10 @@ import torch
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.engine.bank_features import BANK_FEATURES
-from ava_plugins.engine.cli import existing_file, load_config, run_cli
+from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
 from ava_plugins.engine.launch import init_distributed
 from ava_plugins.structures.bank_extraction import extract_bank
-from ava_plugins.utils import InputError
+from ava_plugins.utils import InputError, file_fingerprint
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
@@ -65,6 +67,8 @@ def parse_args(argv=None):
                         'of the padded input)')
     parser.add_argument('--max-per-second', type=int, default=5,
                         help='proposals kept per keyframe, highest score first')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='recompute a bank made with other settings (default: refuse)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, as tools/train.py')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -186,7 +190,11 @@ def main(argv=None):
     dataset = build_split_dataset(cfg, args.split)
     videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second,
                                       args.canvas, args.boxes, args.config)
-    result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size)
+    settings = dict(config=config_fingerprint(cfg), checkpoint=file_fingerprint(args.checkpoint),
+                    split=args.split, feature=args.feature, boxes=args.boxes,
+                    canvas=args.canvas, max_per_second=args.max_per_second)
+    result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size,
+                          settings=settings, overwrite=args.overwrite)
     print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '
           f'{len(result["skipped"])} finished ones -> {args.out}')
     return result

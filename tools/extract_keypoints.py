@@ -35,9 +35,9 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.datasets import load_proposals
 from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
                                               read_frame, run_videos)
-from ava_plugins.engine.cli import existing_file, load_config, run_cli
+from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
 from ava_plugins.engine.launch import init_distributed
-from ava_plugins.utils import InputError
+from ava_plugins.utils import InputError, file_fingerprint
 from mmengine.config import DictAction
 
 NUM_KEYPOINTS = 17
@@ -110,9 +110,10 @@ def main(argv=None):
                          f'{args.frames}, e.g. {v},{t}: {keyframe_path(v, t, args)} not found')
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_model(cfg, checkpoint, device=device)
-    params = dict(format=PART_FORMAT, config=osp.abspath(args.config), checkpoint=args.checkpoint,
-                  proposals=osp.abspath(args.proposals),
-                  proposals_mtime=os.stat(args.proposals).st_mtime_ns, fps=args.fps,
+    # parts are keyed on what computes them: the merged config's and the checkpoint's content
+    params = dict(format=PART_FORMAT, config=config_fingerprint(cfg),
+                  checkpoint=file_fingerprint(checkpoint) if checkpoint else None,
+                  proposals=file_fingerprint(args.proposals), fps=args.fps,
                   start=args.timestamp_start, tmpl=args.filename_tmpl,
                   start_index=args.start_index)
     done = run_videos(args.out, {v: sorted(ts) for v, ts in keyframes.items()},

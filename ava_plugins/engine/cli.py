@@ -56,6 +56,14 @@ def load_config(path: str) -> Config:
     return cfg
 
 
+def config_fingerprint(cfg: Config) -> str:
+    """Fingerprint of a loaded (and merged) config's content, for settings records."""
+    import json
+
+    from ava_plugins.utils import text_fingerprint
+    return text_fingerprint(json.dumps(cfg.to_dict(), sort_keys=True, default=repr))
+
+
 def existing_file(path: str, what: str = 'file') -> str:
     """``path`` if it is a file, else an :class:`InputError` naming it (``what``: e.g.
     ``'checkpoint'``), before a library deep down fails on it."""

@@ -7,11 +7,21 @@ videos are dealt to ranks deterministically (the same ranks and world size as tr
 ``mmengine.dist`` when not given), finished shards are skipped, and each video's shard is
 written atomically, so a crash costs at most the videos in flight. The model-specific part is
 ``compute_fn(video_id) -> (timestamps, features, boxes)``.
+
+A bank records the settings that made it (``settings.json``: config, checkpoint fingerprint,
+boxes, feature options); a rerun with other settings is refused rather than mixing the old
+shards with new ones (``overwrite=True`` removes them first).
 """
+import json
+import os
 import os.path as osp
+import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from .feature_bank import FeatureBank
+from ..utils import atomic_open
+from .feature_bank import FeatureBank, FeatureBankError
+
+SETTINGS = 'settings.json'
 
 __all__ = ['assign_videos', 'extract_bank']
 
@@ -41,7 +51,9 @@ def extract_bank(bank_dir: str,
                  world_size: Optional[int] = None,
                  progress: bool = True,
                  item_shape: Optional[Sequence[int]] = None,
-                 dtype='float16') -> Dict[str, List[str]]:
+                 dtype='float16',
+                 settings: Optional[dict] = None,
+                 overwrite: bool = False) -> Dict[str, List[str]]:
     """Fill ``bank_dir`` with the shards of this rank's share of ``videos``.
 
     Args:
@@ -54,6 +66,9 @@ def extract_bank(bank_dir: str,
         progress: show a progress bar (on rank 0).
         item_shape, dtype: of a new bank; ``None`` takes the shape of the first computed
             features. An existing bank must match.
+        settings: JSON-serialisable description of what computes the features; an existing
+            bank must have been made with the same (else :class:`FeatureBankError`, naming the
+            keys that differ), unless ``overwrite`` removes its shards first.
 
     Returns:
         ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
@@ -64,6 +79,8 @@ def extract_bank(bank_dir: str,
         rank = dist_rank if rank is None else rank
         world_size = dist_world if world_size is None else world_size
     mine = assign_videos(videos, rank, world_size)
+    if settings is not None:
+        _check_settings(bank_dir, settings, overwrite, rank)
     if item_shape is not None:
         bank = FeatureBank.create(bank_dir, item_shape, dtype)
     elif osp.exists(osp.join(bank_dir, 'meta.json')):
@@ -93,3 +110,58 @@ def extract_bank(bank_dir: str,
         bank.write_video(video, timestamps, features, boxes)
         done['computed'].append(video)
     return done
+
+
+def _remove_bank(bank_dir: str) -> None:
+    """Remove the files of the bank in ``bank_dir`` (its shards, indexes, meta and settings),
+    nothing else."""
+    if osp.exists(osp.join(bank_dir, 'meta.json')):
+        bank = FeatureBank(bank_dir)
+        for video in bank.videos():
+            for path in (bank.index_path(video), bank.shard_path(video)):
+                if osp.exists(path):
+                    os.remove(path)
+        os.remove(osp.join(bank_dir, 'meta.json'))
+    if osp.exists(osp.join(bank_dir, SETTINGS)):
+        os.remove(osp.join(bank_dir, SETTINGS))
+
+
+def _check_settings(bank_dir: str, settings: dict, overwrite: bool, rank: int) -> None:
+    """Rank 0 refuses to add to a bank made with other settings and records them in a new
+    bank; the other ranks wait until the record is there."""
+    path = osp.join(bank_dir, SETTINGS)
+    settings = json.loads(json.dumps(settings))  # the form they take on disk
+    if rank != 0:
+        for _ in range(600):
+            if _read_settings(path) == settings:
+                return
+            time.sleep(1)
+        raise FeatureBankError(f'{path}: rank 0 did not record the settings of this run')
+    old = _read_settings(path)
+    if old == settings:
+        return
+    has_shards = osp.exists(osp.join(bank_dir, 'meta.json')) and FeatureBank(bank_dir).videos()
+    if old is not None or has_shards:
+        if not overwrite:
+            if old is None:
+                why = 'holds shards but no record of the settings that made them'
+            else:
+                keys = sorted(k for k in set(old) | set(settings)
+                              if old.get(k) != settings.get(k))
+                why = 'was extracted with other settings: ' + '; '.join(
+                    f'{k}: {old.get(k)!r} there, {settings.get(k)!r} now' for k in keys)
+            raise FeatureBankError(f'{bank_dir}: the bank {why}; extract into a new folder or '
+                                   'pass --overwrite to recompute it')
+        _remove_bank(bank_dir)
+    with atomic_open(path, 'w') as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+
+
+def _read_settings(path: str) -> Optional[dict]:
+    if not osp.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise FeatureBankError(f'{path}: unreadable settings record ({e})') from None
