@@ -54,7 +54,6 @@ train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=32, frame_interval=2),
     dict(type='RawFrameDecode', io_backend='disk'),
     dict(type='Resize', scale=(-1, 256)),
-    dict(type='RandomBoxJitter', ratio=0.075),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='PadToSquare'),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
