@@ -15,9 +15,11 @@ the settings that made it (config, checkpoint content, split, feature, boxes, ca
 into the same ``--out`` with other settings is refused (``--overwrite`` recomputes it).
 
 ``--boxes gt`` extracts at the keyframe's ground-truth person boxes instead (score 1, in the
-annotation's order; ``--max-per-second`` still caps them): the ACAR-Net report builds its AVA
-training banks from GT boxes ("we use the trained ACAR-Net to extract both training and
-validation/testing banks", with GT boxes for training, §1.3).
+annotation's order; ``--max-per-second`` still caps them). ACAR-Net report
+(https://arxiv.org/abs/2006.07976, §2.1): "For AVA, we use both ground-truth boxes and predicted
+human boxes from [18] for training, and only ground-truth boxes for generating feature banks."
+Our choice: the training bank at the GT boxes (``--boxes gt``), the validation/test bank at the
+detections (the default), as the AVA test set has no public GT boxes.
 
 ``--feature acar`` writes ACAR-Net's Actor-Context Feature Bank (first-order maps, one
 ``d x H x W`` map per proposal on a fixed canvas; ``--canvas H W`` sets it, see
