@@ -180,6 +180,7 @@ def main(argv=None):
     existing_file(args.checkpoint, 'checkpoint')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    config_fp = config_fingerprint(cfg)  # before the launcher adds its settings
     rank, world_size, device = init_distributed(cfg, args.launcher)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
 
@@ -192,11 +193,12 @@ def main(argv=None):
     dataset = build_split_dataset(cfg, args.split)
     videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second,
                                       args.canvas, args.boxes, args.config)
-    settings = dict(config=config_fingerprint(cfg), checkpoint=file_fingerprint(args.checkpoint),
-                    split=args.split, feature=args.feature, boxes=args.boxes,
+    settings = dict(config=config_fp, checkpoint=file_fingerprint(args.checkpoint),
+                    feature=args.feature, boxes=args.boxes,
                     canvas=args.canvas, max_per_second=args.max_per_second)
     result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size,
-                          settings=settings, overwrite=args.overwrite)
+                          settings=settings, settings_key=args.split,
+                          overwrite=args.overwrite)
     print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '
           f'{len(result["skipped"])} finished ones -> {args.out}')
     return result

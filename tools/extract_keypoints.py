@@ -96,6 +96,7 @@ def main(argv=None):
         existing_file(args.checkpoint, 'checkpoint')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    config_fp = config_fingerprint(cfg)  # before the launcher and the model change it
     rank, world_size, device = init_distributed(cfg, args.launcher, args.device)
     proposals = load_proposals(args.proposals)
     keyframes = defaultdict(list)
@@ -111,7 +112,7 @@ def main(argv=None):
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_model(cfg, checkpoint, device=device)
     # parts are keyed on what computes them: the merged config's and the checkpoint's content
-    params = dict(format=PART_FORMAT, config=config_fingerprint(cfg),
+    params = dict(format=PART_FORMAT, config=config_fp,
                   checkpoint=file_fingerprint(checkpoint) if checkpoint else None,
                   proposals=file_fingerprint(args.proposals), fps=args.fps,
                   start=args.timestamp_start, tmpl=args.filename_tmpl,

@@ -82,6 +82,17 @@ def _fingerprint(per_video, params):
     return h.hexdigest()
 
 
+def _die_with_parent():
+    """Worker initialiser: the kernel kills this worker when the main process dies (Linux
+    ``PR_SET_PDEATHSIG``), so a killed run leaves no linking processes behind."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except OSError:  # not Linux: workers end when they find the pipe to the parent closed
+        pass
+
+
 def _link_one(job):
     """Link one video and save its part; returns the video id."""
     from ava_plugins.engine.keyframe_jobs import save_part
@@ -99,7 +110,7 @@ def main(argv=None):
     args = parse_args(argv)
     from ava_plugins.engine.keyframe_jobs import load_part, part_path
     from ava_plugins.structures.tube_linking import check_linking_params, group_by_video
-    from ava_plugins.utils import InputError
+    from ava_plugins.utils import InputError, remove_stale_temporaries
     params = dict(span=args.span,
                   lam=args.lam,
                   min_iou=args.min_iou,
@@ -121,6 +132,8 @@ def main(argv=None):
     if osp.isdir(args.out):
         raise InputError(f'{args.out}: is a directory; expected the path of the output pkl')
 
+    remove_stale_temporaries(args.out + '.parts')  # of writers killed in an earlier run
+    remove_stale_temporaries(osp.dirname(osp.abspath(args.out)))
     results, jobs = {}, []
     for video in sorted(videos):
         # a part is reused only for the same proposals and linking parameters
@@ -137,7 +150,7 @@ def main(argv=None):
             _link_one(job)
             bar.update()
     else:
-        with ProcessPoolExecutor(args.workers) as pool:
+        with ProcessPoolExecutor(args.workers, initializer=_die_with_parent) as pool:
             for _ in pool.map(_link_one, jobs, chunksize=1):
                 bar.update()
     bar.close()

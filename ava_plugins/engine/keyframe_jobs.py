@@ -27,7 +27,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ava_plugins.structures.bank_extraction import assign_videos
-from ava_plugins.utils import InputError, atomic_open
+from ava_plugins.utils import InputError, atomic_open, remove_stale_temporaries
 
 __all__ = [
     'PART_FORMAT', 'add_frame_args', 'clip_start', 'join_parts',
@@ -160,6 +160,8 @@ def run_videos(out: str, keyframes: Dict[str, Sequence[int]], compute: Callable,
     Returns ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
     """
     mine = assign_videos(keyframes, rank, world_size)
+    remove_stale_temporaries(out + '.parts')  # of writers killed in an earlier run
+    remove_stale_temporaries(osp.dirname(osp.abspath(out)))
     todo = [v for v in mine if load_part(part_path(out, v), params) is None]
     done = {'computed': [], 'skipped': [v for v in mine if v not in set(todo)]}
     from tqdm import tqdm

@@ -9,8 +9,10 @@ written atomically, so a crash costs at most the videos in flight. The model-spe
 ``compute_fn(video_id) -> (timestamps, features, boxes)``.
 
 A bank records the settings that made it (``settings.json``: config, checkpoint fingerprint,
-boxes, feature options); a rerun with other settings is refused rather than mixing the old
-shards with new ones (``overwrite=True`` removes them first).
+boxes, feature options), one record per ``settings_key`` (the tool's split: one bank may hold
+a training split extracted at GT boxes and a validation split at detections); a rerun with other
+settings for a key is refused rather than mixing old shards with new ones (``overwrite=True``
+removes that key's videos first).
 """
 import json
 import os
@@ -18,7 +20,7 @@ import os.path as osp
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from ..utils import atomic_open
+from ..utils import atomic_open, remove_stale_temporaries
 from .feature_bank import FeatureBank, FeatureBankError
 
 SETTINGS = 'settings.json'
@@ -53,6 +55,7 @@ def extract_bank(bank_dir: str,
                  item_shape: Optional[Sequence[int]] = None,
                  dtype='float16',
                  settings: Optional[dict] = None,
+                 settings_key: str = 'default',
                  overwrite: bool = False) -> Dict[str, List[str]]:
     """Fill ``bank_dir`` with the shards of this rank's share of ``videos``.
 
@@ -66,9 +69,10 @@ def extract_bank(bank_dir: str,
         progress: show a progress bar (on rank 0).
         item_shape, dtype: of a new bank; ``None`` takes the shape of the first computed
             features. An existing bank must match.
-        settings: JSON-serialisable description of what computes the features; an existing
-            bank must have been made with the same (else :class:`FeatureBankError`, naming the
-            keys that differ), unless ``overwrite`` removes its shards first.
+        settings: JSON-serialisable description of what computes the features; the videos
+            recorded under ``settings_key`` must have been made with the same (else
+            :class:`FeatureBankError`, naming the keys that differ), unless ``overwrite``
+            removes their shards first.
 
     Returns:
         ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
@@ -79,8 +83,10 @@ def extract_bank(bank_dir: str,
         rank = dist_rank if rank is None else rank
         world_size = dist_world if world_size is None else world_size
     mine = assign_videos(videos, rank, world_size)
+    remove_stale_temporaries(osp.join(bank_dir, 'shards'))  # of writers killed earlier
+    remove_stale_temporaries(bank_dir)
     if settings is not None:
-        _check_settings(bank_dir, settings, overwrite, rank)
+        _check_settings(bank_dir, settings, settings_key, videos, overwrite, rank)
     if item_shape is not None:
         bank = FeatureBank.create(bank_dir, item_shape, dtype)
     elif osp.exists(osp.join(bank_dir, 'meta.json')):
@@ -112,56 +118,62 @@ def extract_bank(bank_dir: str,
     return done
 
 
-def _remove_bank(bank_dir: str) -> None:
-    """Remove the files of the bank in ``bank_dir`` (its shards, indexes, meta and settings),
-    nothing else."""
-    if osp.exists(osp.join(bank_dir, 'meta.json')):
-        bank = FeatureBank(bank_dir)
-        for video in bank.videos():
-            for path in (bank.index_path(video), bank.shard_path(video)):
-                if osp.exists(path):
-                    os.remove(path)
-        os.remove(osp.join(bank_dir, 'meta.json'))
-    if osp.exists(osp.join(bank_dir, SETTINGS)):
-        os.remove(osp.join(bank_dir, SETTINGS))
+def _remove_videos(bank_dir: str, videos: Sequence[str]) -> None:
+    """Remove the shards and indexes of ``videos`` from the bank in ``bank_dir``."""
+    if not osp.exists(osp.join(bank_dir, 'meta.json')):
+        return
+    bank = FeatureBank(bank_dir)
+    for video in videos:
+        for path in (bank.index_path(video), bank.shard_path(video)):  # index first: unfinished
+            if osp.exists(path):
+                os.remove(path)
 
 
-def _check_settings(bank_dir: str, settings: dict, overwrite: bool, rank: int) -> None:
-    """Rank 0 refuses to add to a bank made with other settings and records them in a new
-    bank; the other ranks wait until the record is there."""
+def _check_settings(bank_dir: str, settings: dict, key: str, videos: Sequence[str],
+                    overwrite: bool, rank: int) -> None:
+    """Rank 0 refuses to add to a bank whose ``key`` record holds other settings, and records
+    them; the other ranks wait until the record is there."""
     path = osp.join(bank_dir, SETTINGS)
     settings = json.loads(json.dumps(settings))  # the form they take on disk
     if rank != 0:
         for _ in range(600):
-            if _read_settings(path) == settings:
+            if _read_settings(path).get(key) == settings:
                 return
             time.sleep(1)
         raise FeatureBankError(f'{path}: rank 0 did not record the settings of this run')
-    old = _read_settings(path)
+    records = _read_settings(path)
+    old = records.get(key)
     if old == settings:
         return
-    has_shards = osp.exists(osp.join(bank_dir, 'meta.json')) and FeatureBank(bank_dir).videos()
-    if old is not None or has_shards:
+    done = (FeatureBank(bank_dir).videos()
+            if osp.exists(osp.join(bank_dir, 'meta.json')) else [])
+    done = sorted(set(done) & set(videos))
+    if old is not None or done:
         if not overwrite:
             if old is None:
-                why = 'holds shards but no record of the settings that made them'
+                why = (f'holds {len(done)} of these videos but no record of the settings that '
+                       'made them')
             else:
                 keys = sorted(k for k in set(old) | set(settings)
                               if old.get(k) != settings.get(k))
-                why = 'was extracted with other settings: ' + '; '.join(
+                why = f'was extracted ({key}) with other settings: ' + '; '.join(
                     f'{k}: {old.get(k)!r} there, {settings.get(k)!r} now' for k in keys)
             raise FeatureBankError(f'{bank_dir}: the bank {why}; extract into a new folder or '
                                    'pass --overwrite to recompute it')
-        _remove_bank(bank_dir)
+        _remove_videos(bank_dir, done)
+    records[key] = settings
     with atomic_open(path, 'w') as f:
-        json.dump(settings, f, indent=1, sort_keys=True)
+        json.dump(records, f, indent=1, sort_keys=True)
 
 
-def _read_settings(path: str) -> Optional[dict]:
+def _read_settings(path: str) -> dict:
     if not osp.exists(path):
-        return None
+        return {}
     try:
         with open(path) as f:
-            return json.load(f)
+            records = json.load(f)
     except (OSError, ValueError) as e:
         raise FeatureBankError(f'{path}: unreadable settings record ({e})') from None
+    if not isinstance(records, dict):
+        raise FeatureBankError(f'{path}: expected a settings record per split')
+    return records
