@@ -178,5 +178,6 @@ def test_eval_ava_cli_writes_json_and_plot(tmp_path, capsys):
     assert data['groups']['object_manipulation'] is None
     assert png.read_bytes()[:4] == b'\x89PNG'
     assert 'frame-mAP@0.5    9.39' in capsys.readouterr().out
-    assert cli.main([args[0], str(tmp_path / 'none.csv')] + args[2:]) == 2
+    from ava_plugins.engine.cli import run_cli
+    assert run_cli(cli.main, [args[0], str(tmp_path / 'none.csv')] + args[2:]) == 2
     assert 'none.csv: detection file not found' in capsys.readouterr().err

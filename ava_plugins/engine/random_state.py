@@ -9,8 +9,9 @@ of the states, so whether it runs between two epochs does not change what traini
 
 With an epoch-based loop, a run resumed from ``epoch_N.pth`` equals the uninterrupted run at a
 fixed seed (tested). An iteration-based loop resumed mid-epoch replays the data pipeline of the
-skipped batches (mmengine's ``IterBasedTrainLoop``), so there the states are restored but bit
-equality is not claimed.
+skipped batches from the fresh seed (mmengine's ``IterBasedTrainLoop``); restoring the saved
+states before that replay would shift every later draw, so there mmengine's behaviour is kept
+(equal only when the model itself draws no random numbers) and bit equality is not claimed.
 """
 import random
 from typing import Optional
@@ -63,7 +64,10 @@ class RandomStateHook(Hook):
                            get_random_state())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if getattr(runner, '_resume', False) and KEY in checkpoint:
+        from mmengine.runner import EpochBasedTrainLoop
+        loop = getattr(runner, '_train_loop', None)
+        if (getattr(runner, '_resume', False) and KEY in checkpoint
+                and isinstance(loop, EpochBasedTrainLoop)):
             self._pending = checkpoint[KEY]  # applied once mmengine has finished resuming
 
     def before_train_epoch(self, runner) -> None:
