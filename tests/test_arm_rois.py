@@ -211,6 +211,9 @@ def test_bad_keypoint_files_are_named(key_files, tmp_path):
             dict(img_key='vid,0902', img_shape=(80, 100)))
     with pytest.raises(ValueError, match="mode must be 'replace' or 'add'"):
         ArmRoIs(key_files['keypoint_file'], key_files['proposal_file'], mode='swap')
+    for thr in (0, 1.3):  # 0 would pass a joint of no evidence; 1.3 is on CPN's raw scale
+        with pytest.raises(ValueError, match=r'score_thr must be in \(0, 1\]'):
+            ArmRoIs(key_files['keypoint_file'], key_files['proposal_file'], score_thr=thr)
 
 
 def test_in_avadataset_pipeline_on_synthetic_data(tmp_path):
