@@ -12,10 +12,15 @@ ACAR-Net report (https://arxiv.org/abs/2006.07976) §1-2.1 and the official
 * data: GT boxes plus detections with score >= 0.9 for training (official
   ``ava_train_v2.2_with_fair_0.9.pkl``), FAIR detections >= 0.85 for testing (the official
   ``ava_val_v2.2_fair_0.85.pkl`` of its eval configs; the report's 0.7 is for its own SENet-154
-  detector, which mmaction2 does not ship); short side 256, no random crop; training: box
-  jitter up to 7.5% of the box size (``RandomBoxJitter``), horizontal flip, frames padded at the
-  bottom/right to a square (``PadToSquare``, §2.1 "zero pad the longer side to the same size");
-  testing: short side 256, fully convolutional (§2.1 "Inference");
+  detector, which mmaction2 does not ship); short side 256, no random crop; training: horizontal
+  flip, frames padded at the bottom/right to a square (``PadToSquare``, §2.1 "zero pad the
+  longer side to the same size"); testing: short side 256, fully convolutional (§2.1
+  "Inference");
+* training RoIs: mmaction2's ``MaxIoUAssignerAVA`` (IoU >= 0.9) gives each detection the labels
+  of its GT box, GT boxes are added as proposals; then the sampled RoIs are jittered by up to
+  7.5% of the box size (``BoxJitterRoIHead``: after the assignment, so every RoI keeps its
+  labels, as the official code jitters labelled boxes); the loss is the mean over all RoIs of
+  the global batch (``global_roi_mean``, as the official ``main.py``);
 * padding (``MeanPadDataPreprocessor``): each clip is normalised first and then padded with 0,
   i.e. the mean colour, as the official ``batch_pad``; every input is padded to a multiple of 16
   (the backbone's stride), so ``ACARHead``'s crop of each clip's context to its unpadded area
@@ -49,6 +54,8 @@ model = dict(
         slow_pathway=dict(dilations=(1, 1, 1, 2), norm_eval=True),
         fast_pathway=dict(dilations=(1, 1, 1, 2), norm_eval=True)),
     roi_head=dict(
+        type='BoxJitterRoIHead',
+        train_box_jitter=0.075,
         bbox_roi_extractor=dict(
             type='SingleRoIExtractor3D',
             roi_layer_type='RoIAlign',
@@ -77,14 +84,14 @@ model = dict(
             pose_id_range=pose_id_range,
             multilabel=True,
             cls_bias=False,
-            dropout_ratio=0.)))
+            dropout_ratio=0.,
+            global_roi_mean=True)))
 
 meta_keys = ('img_shape', 'pad_shape', 'img_key', 'video_id', 'timestamp')
 train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=32, frame_interval=2),
     dict(type='RawFrameDecode', io_backend='disk'),
     dict(type='Resize', scale=(-1, 256)),
-    dict(type='RandomBoxJitter', ratio=0.075),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='PadToSquare'),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),

@@ -7,8 +7,9 @@ R101 ACAR head) attending from the current clip's first-order maps, without max 
 frozen bank maps of the same video within +-10 s (~20 s span). The window is read per sample
 by ``LoadBankWindow`` (fp16, memory-mapped) and handed to the head through the metainfo.
 
-Build the bank first with the trained ACAR model (same input size, no max pool; the report's
-AVA training bank is extracted at the GT boxes, the validation/test bank at the detections)::
+Build the bank first with the trained ACAR model (same input size, no max pool; report §2.1:
+"only ground-truth boxes for generating feature banks" on AVA; our choice: the validation/test
+bank at the detections, as the AVA test set has no public GT boxes)::
 
     tools/dist_extract_bank.sh configs/acar_slowfast_r101.py ACAR.pth 8 --feature acar \
         --out data/ava/acfb --split train --boxes gt --canvas 14 36 \
@@ -54,7 +55,6 @@ train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=32, frame_interval=2),
     dict(type='RawFrameDecode', io_backend='disk'),
     dict(type='Resize', scale=(-1, 256)),
-    dict(type='RandomBoxJitter', ratio=0.075),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='PadToSquare'),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),

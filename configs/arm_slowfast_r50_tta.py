@@ -1,10 +1,10 @@
 """The arm-action model tested with Fujitsu's test-time augmentation.
 
-Fujitsu AVA-Kinetics 2020 report ("Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html) §2.3: scales
-{224, 256, 320} x horizontal flip, the 6 results combined by summation. ``AVATTAModel`` sums
-each arm RoI's per-view scores, then ``ArmRoIHead`` takes each person's maximum over its arm
-RoIs. ``ArmRoIs`` runs once, before the views (the arm boxes are resized and flipped with each
-view's frames). Test only.
+Fujitsu AVA-Kinetics 2020 report ("Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html) §2.3: scales {224, 256, 320} x horizontal flip,
+the 6 results combined by summation. ``AVATTAModel`` sums each arm RoI's per-view scores, then
+``ArmRoIHead`` takes each person's maximum over its arm RoIs. ``ArmRoIs`` runs once, before the
+views (the arm boxes are resized and flipped with each view's frames). Test only.
 """
 _base_ = './arm_slowfast_r50.py'
 

@@ -1,8 +1,9 @@
 """Multi-sec stage 1, the baseline (ByteDance AI Lab, AVA challenge 2019; 24.0 frame-mAP).
 
-Report ByteDance AI Lab AVA Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.1, on mmaction2's SlowFast R50 AVA
-v2.2 recipe (Kinetics-400 pretrained; 32 frames at temporal stride 2; res5 spatial stride 1, as
-that config already has). Changed:
+Report ByteDance AI Lab AVA Challenge 2019 Technical Report,
+https://research.google.com/ava/challenge.html, Sec. 1.1, on mmaction2's SlowFast R50 AVA v2.2
+recipe (Kinetics-400 pretrained; 32 frames at temporal stride 2; res5 spatial stride 1, as that
+config already has). Changed:
 
 * RoI head: 2D RoIAlign 7x7 replicated along time (``with_temporal_pool=False``), then
   ``MultiSecBaselineHead``: the volume averaged to 4 frames (the report's V in R^{4x256x7x7}),

@@ -1,6 +1,7 @@
 """Multi-sec stage 2, T = 5 (ByteDance AI Lab, AVA challenge 2019; 25.45 frame-mAP).
 
-Report ByteDance AI Lab AVA Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.2, on the stage-1 config
+Report ByteDance AI Lab AVA Challenge 2019 Technical Report,
+https://research.google.com/ava/challenge.html, Sec. 1.2, on the stage-1 config
 (``multisec_baseline_slowfast_r50.py``; same assigner, 1:3 sampler of 40 proposals):
 
 * inputs: per keyframe, 5 keyframes sampled uniformly over the T = 5 seconds of each proposal's

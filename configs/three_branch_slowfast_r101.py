@@ -1,6 +1,7 @@
 """Three Branches (Xia, Tang, Lu; AVA challenge 2019, 32.49 test mAP), SlowFast R101, AVA v2.2.
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3-4 on mmaction2's SlowFast AVA setup:
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3-4 on mmaction2's SlowFast AVA setup:
 
 * backbone: SlowFast R101 8x8 (mmaction2's Kinetics-400 weights; the report pre-trains on
   Kinetics-600/700, which mmaction2 does not provide), res5 spatial stride 1 and dilation 2,

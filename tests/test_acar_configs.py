@@ -1,5 +1,6 @@
 """The ACAR-Net / Linear configs: recipe values, and real mmaction2 detectors built from them
 running loss and predict on CPU (backbone pre-training switched off: nothing is downloaded)."""
+import re
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,6 @@ def test_acar_recipe_values(name):
     assert (opt.type, opt.lr, opt.momentum, opt.nesterov, opt.weight_decay) == (
         'SGD', 0.064, 0.9, True, 1e-7)
     assert cfg.optim_wrapper.clip_grad is None
-    assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.base_batch_size == 32
     assert cfg.train_dataloader.dataset.person_det_score_thr == 0.9
     assert cfg.val_dataloader.dataset.person_det_score_thr == 0.85  # official fair_0.85
     assert cfg.val_evaluator.custom_classes == AVA60
@@ -61,6 +61,44 @@ def test_acar_recipe_values(name):
     assert resize.scale == (-1, 256)
     assert cfg.train_dataloader.dataset.type == (
         'AVAKineticsDataset' if 'kinetics' in name else 'ValidatedAVADataset')
+
+
+@pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step()`')
+def test_acar_schedule_is_the_reports_in_iterations():
+    """ACAR-Net report (https://arxiv.org/abs/2006.07976, §2.1): "a minibatch size of 32 clips",
+    "We train most models for 55k steps (6 epochs on the training set) with a base learning rate
+    of 0.064. which is decreased by a factor of 10 at iterations 51k and 53k", "linear warm-up
+    [6] during the first 9k iterations". The documented launch (8 processes,
+    ``acar_slowfast_r101.py``) gives 32 clips a step for R50 and R101 (``auto_scale_lr`` is off:
+    nothing rescales the lr), and mmengine's schedulers built from the R50 config (R101 follows
+    the official R101 config's 5 epochs), at 55000 / 6 iterations an epoch, give that lr curve
+    (decays within 1% of the run of the report's iterations: the config's epochs 5.6 and 5.8).
+
+    Replaces an assertion that compared two constants of the config."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    doc = (REPO / 'configs' / 'acar_slowfast_r101.py').read_text()
+    gpus = int(re.search(r'dist_train\.sh THIS (\d+)', doc).group(1))
+    for name in ('acar_slowfast_r101.py', 'acar_slowfast_r50.py'):
+        cfg = load(name)
+        assert gpus * cfg.train_dataloader.batch_size == 32 and not cfg.auto_scale_lr.enable
+    epoch = round(55000 / 6)
+    optim = build_optim_wrapper(torch.nn.Linear(1, 1), cfg.optim_wrapper)
+    schedulers = [PARAM_SCHEDULERS.build(dict(s), default_args=dict(optimizer=optim,
+                                                                     epoch_length=epoch))
+                  for s in cfg.param_scheduler]
+    lr = []
+    for _ in range(55000):
+        lr.append(optim.param_groups[0]['lr'])
+        for scheduler in schedulers:
+            scheduler.step()
+    lr = torch.tensor(lr, dtype=torch.float64)
+    assert lr[0] == pytest.approx(0.064 / 8) and lr[epoch // 2] < 0.064 * 0.6
+    assert lr[epoch:50000].sub(0.064).abs().max() < 1e-12
+    first = int((lr[epoch:] < 0.064 * 0.5).nonzero()[0]) + epoch
+    second = int((lr[epoch:] < 0.0064 * 0.5).nonzero()[0]) + epoch
+    assert abs(first - 51000) <= 550 and abs(second - 53000) <= 550
+    assert lr[first] == pytest.approx(0.0064) and lr[-1] == pytest.approx(0.00064)
 
 
 def make_batch(num_clips, size, frames, num_classes, seed=0):

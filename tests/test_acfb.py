@@ -181,11 +181,43 @@ def test_pooled_bank_is_tiled_over_the_valid_area():
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
 
 
-def test_acar_bank_feature_equals_the_maps_of_the_head():
-    """BANK_FEATURES['acar'] on a tiny ACAR model: the input of its first HR2O block in a
-    forward pass, at the top-left of the padded input's canvas, zero elsewhere."""
+def official_first_order_maps(head, feats, boxes, img_hw, pad_hw):
+    """The official ``ACARHead.forward`` (github.com/Siyu-C/ACAR-Net, ``models/heads/acar.py``)
+    restated up to its HR2O input, for one clip: the pathways averaged over time and
+    concatenated, ``conv_reduce``, torchvision ``roi_align`` (aligned=False, adaptive sampling)
+    on the boxes normalised by the padded frame and scaled by the feature size, max pool; the
+    context cropped to ``ceil(H * h / H_pad)`` x ``ceil(W * w / W_pad)``, conv1 on
+    [context; tiled actor], ReLU, conv2, ReLU, the downsampling. Weights are ``head``'s."""
+    import torchvision
+    h, w = feats[0].shape[3:]
+    v = F.conv2d(torch.cat([f.mean(dim=2) for f in feats], dim=1), head.conv_reduce.weight)
+    rois = boxes / torch.tensor([pad_hw[1], pad_hw[0]] * 2) * torch.tensor([w, h, w, h])
+    rois = torch.cat([torch.zeros(len(rois), 1), rois], dim=1)
+    actors = torchvision.ops.roi_align(v, rois, (7, 7), spatial_scale=1., sampling_ratio=-1,
+                                       aligned=False).amax(dim=(2, 3))
+    eff_h = math.ceil(h * (1. / (pad_hw[0] / img_hw[0])))
+    eff_w = math.ceil(w * (1. / (pad_hw[1] / img_hw[1])))
+    bg = v[0][:, :eff_h, :eff_w].unsqueeze(0).repeat(len(rois), 1, 1, 1)
+    maps = torch.cat([bg, actors[:, :, None, None].expand(-1, -1, eff_h, eff_w)], dim=1)
+    maps = F.relu(F.conv2d(maps, head.conv1.weight))
+    maps = F.relu(F.conv2d(maps, head.conv2.weight))
+    if isinstance(head.downsample, torch.nn.MaxPool2d):
+        maps = F.max_pool2d(maps, 3, stride=2, padding=1)
+    return maps
+
+
+@pytest.mark.parametrize('downsample', ['none', 'max2x2'])
+def test_acar_bank_feature_equals_the_official_first_order_maps(downsample):
+    """``BANK_FEATURES['acar']`` of a tiny ACAR model on a padded clip (64x96 px in 96x96) equals
+    the official head's first-order maps restated from the backbone's output (not from our
+    head's code path), at the top-left of the padded input's map canvas, zero elsewhere.
+
+    Would have caught: bank items that are not the official first-order maps (wrong crop of the
+    unpadded context, box scale, RoIAlign settings or pooling). Replaces a test that compared
+    the head's ``first_order`` with its own output through a hook."""
     cfg = Config.fromfile(os.path.join(REPO, 'configs/synthetic/acar_slowfast_tiny.py'))
     cfg.model.init_cfg = None
+    cfg.model.roi_head.shared_head.downsample = downsample
     torch.manual_seed(0)
     model = MMACTION_MODELS.build(cfg.model).eval()
     g = torch.Generator().manual_seed(0)
@@ -197,17 +229,18 @@ def test_acar_bank_feature_equals_the_maps_of_the_head():
     data = model.data_preprocessor(
         dict(inputs=[torch.randint(0, 256, (3, 8, 96, 96), generator=g, dtype=torch.uint8)],
              data_samples=[sample]), False)
-    seen = []
-    hook = model.roi_head.shared_head.hr2o[0].register_forward_pre_hook(
-        lambda module, args: seen.append(args[0].clone()))
     with torch.no_grad():
-        model(**data, mode='predict')
         bank = BANK_FEATURES['acar'](model, data)
-    hook.remove()
-    maps = seen[0]  # context 6x6 (96 / 16), valid 4x6 -> conv2 2x4 -> max pool 1x2
-    assert maps.shape == (3, 64, 1, 2) and bank.shape == (3, 64, 2, 2)  # canvas of 6x6
-    torch.testing.assert_close(bank[:, :, :1, :2], maps, rtol=0, atol=0)
-    assert (bank[:, :, 1:] == 0).all() and maps.abs().sum() > 0
+        official = official_first_order_maps(model.roi_head.shared_head,
+                                             model.extract_feat(data['inputs']), boxes,
+                                             (64, 96), (96, 96))
+    # context 6x6 cells (96 / 16), 4x6 unpadded: conv2 2x4 maps (canvas 4x4), max pool 1x2 (2x2)
+    h, w = official.shape[-2:]
+    assert (h, w) == ((2, 4) if downsample == 'none' else (1, 2))
+    assert bank.shape == (3, 64) + ((4, 4) if downsample == 'none' else (2, 2))
+    torch.testing.assert_close(bank[:, :, :h, :w], official, rtol=1e-4, atol=1e-5)
+    assert (bank[:, :, h:] == 0).all() and (bank[:, :, :, w:] == 0).all()
+    assert official.abs().sum() > 0
 
 
 def load_config(name):
@@ -229,7 +262,7 @@ def test_acfb_configs(name):
         assert {'acfb_feat', 'acfb_mask', 'flip', 'img_shape'} <= set(steps[-1].meta_keys)
     if 'r101' in name:
         kinds = [s.type for s in cfg.train_dataloader.dataset.pipeline]
-        assert kinds.index('RandomBoxJitter') < kinds.index('Flip') < kinds.index('PadToSquare')
+        assert kinds.index('Flip') < kinds.index('PadToSquare')
         model = MMACTION_MODELS.build(cfg.model)
         assert len(model.roi_head.shared_head.hr2o) == 2
         assert model.backbone.slow_path.layer4[0].conv2.conv.dilation == (1, 2, 2)

@@ -48,3 +48,21 @@ def test_top_labels_keeps_best_above_threshold():
     names = {1: 'stand', 2: 'walk', 3: 'talk'}
     scores = np.array([[0.9, 0.1, 0.6], [0.2, 0.3, 0.1]])
     assert top_labels(scores, names, [1, 2, 3], thr=0.5) == [['stand 0.90', 'talk 0.60'], []]
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
+    """A killed atomic write leaves its ``.<name>.<random>.tmp``; the resumable tools remove
+    those older than their own start, and keep a live writer's (newer) and other files."""
+    import os
+    import time
+
+    from ava_plugins.utils import remove_stale_temporaries
+    stale, live = tmp_path / '.tubes.pkl.ab12cd.tmp', tmp_path / '.tubes.pkl.ef34gh.tmp'
+    other = tmp_path / 'notes.tmp'
+    for path in (stale, live, other):
+        path.write_bytes(b'x')
+    start = time.time()
+    os.utime(stale, (start - 3600, start - 3600))
+    os.utime(other, (start - 3600, start - 3600))
+    assert remove_stale_temporaries(tmp_path, older_than=start - 60) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])

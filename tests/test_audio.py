@@ -141,6 +141,16 @@ def test_tool_resumes_and_reports_bad_files(tool, media, tmp_path, capsys):
     assert len(report['skipped']) == 3 and not report['done']
     assert os.stat(out / 'clips' / 'tone.npy').st_mtime_ns == stamp
     assert not [p for p in out.rglob('*') if p.name.endswith('.tmp')]
+    # Before, features of other settings were kept: now refused, or recomputed on --overwrite.
+    from ava_plugins.utils import InputError
+    with pytest.raises(InputError, match=r'feats: holds features computed with other settings: '
+                       r"feature: 'logmel' there, 'mfcc' now"):
+        tool.main([str(root), str(out), '--feature', 'mfcc'])
+    with pytest.raises(InputError, match=r"n_mels: 80 there, 64 now"):
+        tool.extract(str(root), str(out), feature='logmel', n_mels=64)
+    assert tool.main([str(root), str(out), '--feature', 'mfcc', '--overwrite']) == 1
+    np.testing.assert_allclose(np.load(out / 'clips' / 'tone.npy'),
+                               tool.compute_features(y, SR, 'mfcc'))
     # a list file, with a missing entry
     listing = root / 'list.txt'
     listing.write_text('clips/tone.wav 3\nclips/missing.mp4 1\n')

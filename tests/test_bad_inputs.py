@@ -23,6 +23,7 @@ from ava_plugins.datasets import (AVADataError, AVADataWarning, ValidatedAVAData
 from ava_plugins.engine.cli import error_text, load_config, run_cli
 from ava_plugins.evaluation import AVAEvalWarning, AVAInputError, evaluate_ava, read_label_map
 from ava_plugins.structures import FeatureBank, FeatureBankError
+from ava_plugins.utils import InputError
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -224,7 +225,7 @@ def test_label_map_txt_duplicate_id(files, tmp_path):
         read_label_map(bad)
     gt = write(tmp_path / 'gt.csv', 'v,0902,0.1,0.1,0.5,0.5,1\n')
     tool = load_tool('eval_ava')
-    assert tool.main([gt, gt, '--label-map', bad]) == 2
+    assert run_cli(tool.main, [gt, gt, '--label-map', bad]) == 2
 
 
 def test_custom_classes_not_in_label_map(files):
@@ -435,7 +436,7 @@ def eval_files(tmp_path):
 def test_eval_tool_missing_column(eval_files, capsys):
     bad = write(eval_files['tmp'] / 'det6.csv', 'v,0902,0.1,0.1,0.5,0.5\n')
     tool = load_tool('eval_ava')
-    assert tool.main([eval_files['gt'], bad, '--label-map', eval_files['labels']]) == 2
+    assert run_cli(tool.main, [eval_files['gt'], bad, '--label-map', eval_files['labels']]) == 2
     assert 'det6.csv, line 1: expected 8 columns' in capsys.readouterr().err
 
 
@@ -443,7 +444,7 @@ def test_eval_tool_non_numeric_score(eval_files, capsys):
     bad = write(eval_files['tmp'] / 'det.csv', 'v,0902,0.1,0.1,0.5,0.5,1,0.9\n'
                 'v,0902,0.5,0.5,0.9,0.9,2,high\n')
     tool = load_tool('eval_ava')
-    assert tool.main([eval_files['gt'], bad, '--label-map', eval_files['labels']]) == 2
+    assert run_cli(tool.main, [eval_files['gt'], bad, '--label-map', eval_files['labels']]) == 2
     assert "det.csv, line 2, column 8: expected a number, got 'high'" in capsys.readouterr().err
 
 
@@ -492,12 +493,12 @@ def test_link_tubes_tool_bad_pickle(files, tmp_path):
     props = {k: v.copy() for k, v in PROPOSALS.items()}
     props['vidA,0903'][0, 4] = np.nan
     bad = dump(tmp_path / 'nan.pkl', props)
-    with pytest.raises(SystemExit, match=r"nan\.pkl: proposals\['vidA,0903'\]: non-finite score "
+    with pytest.raises(InputError, match=r"nan\.pkl: proposals\['vidA,0903'\]: non-finite score "
                        'in row 0'):
         tool.main([bad, str(tmp_path / 'tubes.pkl'), '--span', '3'])
     cut = tmp_path / 'cut.pkl'
     cut.write_bytes(open(files['proposal_file'], 'rb').read()[:40])
-    with pytest.raises(SystemExit, match=r'cut\.pkl: cannot read the proposal pkl'):
+    with pytest.raises(InputError, match=r'cut\.pkl: cannot read the proposal pkl'):
         tool.main([str(cut), str(tmp_path / 'tubes.pkl'), '--span', '3'])
     assert not (tmp_path / 'tubes.pkl').exists()
 

@@ -87,8 +87,40 @@ def test_bank_holds_pooled_roi_features(checkpoint, tiny_ava, repo_root, tmp_pat
     np.testing.assert_allclose(feats.astype(np.float32), ref[order].numpy(), rtol=2e-3,
                                atol=2e-3)
 
-    again = extract(repo_root, [CONFIG, str(checkpoint), '--out', str(bank_dir), *opts])
+    again = extract(repo_root, [CONFIG, str(checkpoint), '--out', str(bank_dir),
+                                '--max-per-second', '2', *opts])
     assert 'computed 0 videos, skipped 2' in again
+
+
+def test_rerun_with_other_settings_is_refused(checkpoint, tiny_ava, repo_root, tmp_path):
+    """Before, a rerun into the same --out with another checkpoint (even at the same path) or
+    other --boxes / --max-per-second silently kept the old shards."""
+    bank_dir = str(tmp_path / 'bank')
+    ckpt = tmp_path / 'model.pth'
+    ckpt.write_bytes(checkpoint.read_bytes())
+    opts = ['--cfg-options', *data_options(tiny_ava)]
+    extract(repo_root, [CONFIG, str(ckpt), '--out', bank_dir, *opts])
+    before = FeatureBank(bank_dir).read_items('_-Z6wFjXtGQ', 902)[0].copy()
+
+    def refused(args, *names):
+        out = subprocess.run([sys.executable, 'tools/extract_bank.py', *args], cwd=repo_root,
+                             capture_output=True, text=True)
+        assert out.returncode == 2, out.stderr[-3000:]
+        line = out.stderr.strip().splitlines()[-1]
+        assert line.startswith('error: ') and 'other settings' in line, line
+        for name in names:
+            assert name in line, line
+
+    refused([CONFIG, str(ckpt), '--out', bank_dir, '--boxes', 'gt', *opts], 'boxes')
+    state = torch.load(ckpt, weights_only=True)
+    key = next(k for k, v in state['state_dict'].items() if v.is_floating_point())
+    state['state_dict'][key] += 1.0  # other weights under the same file name
+    torch.save(state, ckpt)
+    refused([CONFIG, str(ckpt), '--out', bank_dir, *opts], 'checkpoint')
+    log = extract(repo_root, [CONFIG, str(ckpt), '--out', bank_dir, '--overwrite', *opts])
+    assert 'computed 2 videos, skipped 0' in log
+    after = FeatureBank(bank_dir).read_items('_-Z6wFjXtGQ', 902)[0]
+    assert before.shape == after.shape and not np.array_equal(before, after)
 
 
 def test_two_processes_write_the_same_bank(checkpoint, tiny_ava, repo_root, tmp_path):

@@ -137,6 +137,30 @@ def test_detect_persons_format_resumption_and_values(setup, tmp_path, capsys):
     assert set(load_proposals(out)) == set(props)
 
 
+def test_detect_persons_parts_are_keyed_on_the_checkpoint_content(setup, tmp_path):
+    """Parts were keyed on the checkpoint's path: other weights under the same name reused the
+    finished videos of the first weights."""
+    root = setup
+    ckpt = tmp_path / 'det.pth'
+    ckpt.write_bytes((root / 'det.pth').read_bytes())
+    out = tmp_path / 'props.pkl'
+    args = [str(root / 'det.py'), str(ckpt), '--out', str(out), '--timestamps', '901', '902',
+            '--score-thr', '0.6', *frame_args(root)]
+    bad = root / 'frames' / 'vidB' / f'img_{2 * FPS + 1:05d}.jpg'
+    good = bad.read_bytes()
+    bad.write_bytes(b'not a jpeg')
+    try:
+        with pytest.raises(ValueError, match='not a readable image'):
+            detect_persons.main(args)
+    finally:
+        bad.write_bytes(good)
+    state = torch.load(ckpt, weights_only=False)
+    key = next(k for k, v in state['state_dict'].items() if v.is_floating_point())
+    state['state_dict'][key] = state['state_dict'][key] * 0.5
+    torch.save(state, ckpt)
+    assert detect_persons.main(args) == {'computed': ['vidA', 'vidB'], 'skipped': []}
+
+
 def test_detect_persons_rejects_bad_input(setup, tmp_path):
     root = setup
     base = [str(root / 'det.py'), str(root / 'det.pth'), '--out', str(tmp_path / 'p.pkl')]

@@ -1,5 +1,5 @@
-"""ACAR-Net recipe transforms: RandomBoxJitter (hand-worked bounds, seeded draws) and
-PadToSquare (padding geometry, and ACARHead on a padded clip equals it on the unpadded clip).
+"""ACAR-Net recipe transform PadToSquare (padding geometry, and ACARHead on a padded clip equals
+it on the unpadded clip). The recipe's box jitter: tests/test_acar_training_rois.py.
 """
 import numpy as np
 import pytest
@@ -8,39 +8,6 @@ from mmaction.registry import TRANSFORMS
 
 import ava_plugins  # noqa: F401
 from ava_plugins.models import ACARHead
-
-
-def test_box_jitter_moves_each_side_by_the_seeded_draw():
-    jitter = TRANSFORMS.build(dict(type='RandomBoxJitter', ratio=0.075))
-    gt = np.array([[10., 20., 50., 100.]], np.float32)  # w 40, h 80: x by <= 3, y by <= 6 px
-    props = np.array([[100., 0., 180., 40.], [0., 50., 20., 150.]], np.float32)
-    np.random.seed(3)
-    out = jitter(dict(img_shape=(150, 200), gt_bboxes=gt.copy(), proposals=props.copy()))
-    np.random.seed(3)
-    u_gt = np.random.uniform(-0.075, 0.075, (1, 4))
-    u_props = np.random.uniform(-0.075, 0.075, (2, 4))
-    np.testing.assert_allclose(out['gt_bboxes'], gt + u_gt * [40, 80, 40, 80], rtol=1e-6)
-    expected = np.clip(props + u_props * [[80, 40, 80, 40], [20, 100, 20, 100]], 0,
-                       [200, 150, 200, 150])
-    np.testing.assert_allclose(out['proposals'], expected, rtol=1e-6)
-    assert out['gt_bboxes'].dtype == np.float32
-
-
-def test_box_jitter_bounds_and_clipping():
-    jitter = TRANSFORMS.build(dict(type='RandomBoxJitter', ratio=0.075, keys=('proposals', )))
-    box = np.array([[0., 10., 40., 90.]])  # on the left border
-    moved = np.concatenate([jitter(dict(img_shape=(100, 60), proposals=box))['proposals']
-                            for _ in range(2000)])
-    delta = moved - box
-    assert (np.abs(delta[:, [0, 2]]) <= 3 + 1e-9).all()
-    assert (np.abs(delta[:, [1, 3]]) <= 6 + 1e-9).all()
-    assert (moved[:, 0] >= 0).all() and (moved[:, 0] == 0).mean() > 0.4  # half moved left
-    assert (moved[:, 3] <= 96 + 1e-9).all() and (moved[:, 3] > 95.9).any()  # reaches 90 + 6
-    assert (moved[:, 2] < 37.1).any() and (moved[:, 2] > 42.9).any()  # full +-3 range used
-    with pytest.raises(ValueError, match='img_shape'):
-        jitter(dict(proposals=box))
-    with pytest.raises(ValueError, match=r"results\['proposals'\] must be \(n, 4\)"):
-        jitter(dict(img_shape=(10, 10), proposals=np.zeros((2, 5))))
 
 
 def test_pad_to_square_geometry():

@@ -14,6 +14,7 @@ from ava_plugins.datasets.synthetic import (SYNTHETIC_CLASSES, SyntheticAVAConfi
                                             recall_at_iou)
 from ava_plugins.datasets.synthetic.figure import figure_boxes, figure_points
 from ava_plugins.datasets.synthetic.proposals import box_iou, make_proposals
+from ava_plugins.utils import InputError
 from ava_plugins.datasets.synthetic.render import render_frames
 from ava_plugins.datasets.synthetic.scene import JUMP, SIT, STAND, WALK, VideoScript
 
@@ -316,7 +317,7 @@ def test_cli_writes_the_dataset(tmp_path, capsys):
                '--seconds', '8', '--fps', '4', '--size', '48'])
     assert 'proposal_recall_iou50' in capsys.readouterr().out
     assert len(os.listdir(out / 'rawframes' / 'val_000')) == 32
-    with pytest.raises(SystemExit, match='size'):
+    with pytest.raises(InputError, match='size'):
         tool.main(['--out', str(out), '--size', '8'])
 
 

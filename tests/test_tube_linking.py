@@ -1,5 +1,6 @@
 """DP tube linking (ByteDance AVA 2019 report, Sec. 1.2) and ``tools/link_tubes.py``."""
 import importlib.util
+import os
 import os.path as osp
 import pickle
 import sys
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 from mmdet.evaluation.functional import bbox_overlaps
 
-from ava_plugins.structures import batched_iou, link_tubes, link_video
+from ava_plugins.structures import batched_iou, link_tubes, link_video, tube_linking
+from ava_plugins.utils import InputError
 from third_party_data import AVA_DATASET_DIR
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -259,7 +261,7 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
     out = tmp_path / 'out' / 'tubes.pkl'
     tool = _tool()
     calls = []
-    real = tool.link_video
+    real = tube_linking.link_video  # the tool imports it when it links a video
 
     def crash_on_v2(proposals, *args):
         if len(calls) == 2:
@@ -267,12 +269,12 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
         calls.append(proposals)
         return real(proposals, *args)
 
-    monkeypatch.setattr(tool, 'link_video', crash_on_v2)
+    monkeypatch.setattr(tube_linking, 'link_video', crash_on_v2)
     with pytest.raises(RuntimeError, match='interrupted'):
         tool.main([str(src), str(out), '--span', '5'])
     assert not out.exists() and len(calls) == 2
     calls.clear()
-    monkeypatch.setattr(tool, 'link_video', lambda p, *a: calls.append(p) or real(p, *a))
+    monkeypatch.setattr(tube_linking, 'link_video', lambda p, *a: calls.append(p) or real(p, *a))
     tool.main([str(src), str(out), '--span', '5'])
     assert len(calls) == 2  # only v2 and v3 are linked again
     with open(out, 'rb') as f:
@@ -282,7 +284,7 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
     for key in expected:
         np.testing.assert_array_equal(tubes[key], expected[key])
 
-    monkeypatch.setattr(tool, 'link_video', real)
+    monkeypatch.setattr(tube_linking, 'link_video', real)
     out2 = tmp_path / 'tubes2.pkl'
     tool.main([str(src), str(out2), '--span', '5', '--workers', '2'])
     with open(out2, 'rb') as f:
@@ -295,7 +297,7 @@ def test_tool_bad_input_names_the_key(tmp_path):
     src = tmp_path / 'bad.pkl'
     with open(src, 'wb') as f:
         pickle.dump({'vid,0902': np.zeros((2, 4))}, f)
-    with pytest.raises(SystemExit, match=r"bad.pkl: proposals\['vid,0902'\].*\(N, 5\)"):
+    with pytest.raises(InputError, match=r"bad.pkl: proposals\['vid,0902'\].*\(N, 5\)"):
         _tool().main([str(src), str(tmp_path / 'o.pkl'), '--span', '5'])
 
 
@@ -308,3 +310,75 @@ def test_long_video_matches_exhaustive_search_locally():
     ref = _brute_force({t: props[t] for t in range(20, 31)}, 9, 1.0, 0.3, 0)
     for t in (24, 25, 26):
         np.testing.assert_array_equal(idx[t], ref[t], err_msg=f'keyframe {t}')
+
+
+def _children(pid: int) -> set:
+    """Pids of the live child processes of ``pid`` (Linux /proc)."""
+    kids = set()
+    for task in os.listdir(f'/proc/{pid}/task'):
+        try:
+            with open(f'/proc/{pid}/task/{task}/children') as f:
+                kids |= {int(c) for c in f.read().split()}
+        except FileNotFoundError:
+            pass
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().split(')')[-1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.timeout(600)
+def test_kill_9_at_several_points_then_resume_is_bit_identical(tmp_path):
+    """SIGKILL of the tool at about 20, 50 and 80% of the videos, each time resumed: the output
+    equals an uninterrupted run, the workers die with the main process (before, killing it could
+    leave them running) and no temporary is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    rng = np.random.default_rng(7)
+    props = {}
+    for v in range(60):
+        props.update({f'v{v:02d},{t:04d}': a for t, a in _random_video(rng, 300, 6).items()})
+    src = tmp_path / 'props.pkl'
+    with open(src, 'wb') as f:
+        pickle.dump(props, f)
+    tool = [sys.executable, osp.join(ROOT, 'tools', 'link_tubes.py'), str(src)]
+    ref = tmp_path / 'ref.pkl'
+    subprocess.run(tool + [str(ref), '--span', '5'], check=True, capture_output=True)
+    out = tmp_path / 'out' / 'tubes.pkl'
+    parts = tmp_path / 'out' / 'tubes.pkl.parts'
+    for fraction in (0.2, 0.5, 0.8):
+        proc = subprocess.Popen(tool + [str(out), '--span', '5', '--workers', '2'],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers = set()
+        deadline = time.time() + 300
+        while proc.poll() is None and time.time() < deadline:
+            workers |= _children(proc.pid)
+            done = len(os.listdir(parts)) if parts.is_dir() else 0
+            if done >= fraction * 60:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, 'the run finished before it could be killed'
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert workers, 'no worker process was seen'
+        deadline = time.time() + 10
+        while any(_alive(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), 'workers outlived the killed main process'
+    subprocess.run(tool + [str(out), '--span', '5', '--workers', '2'], check=True,
+                   capture_output=True)
+    with open(ref, 'rb') as f:
+        expected = pickle.load(f)
+    with open(out, 'rb') as f:
+        resumed = pickle.load(f)
+    assert list(resumed) == list(expected)
+    for key in expected:
+        np.testing.assert_array_equal(resumed[key], expected[key])
+    assert sorted(os.listdir(tmp_path / 'out')) == ['tubes.pkl']

@@ -44,11 +44,13 @@ official input normalisation (R50: mean 0.45, std 0.225 of [0, 1] RGB; R101: mea
 import argparse
 import os
 import re
+import sys
 from collections import OrderedDict
 
 import torch
 
-from ava_plugins.utils import atomic_open
+from ava_plugins.engine.cli import run_cli
+from ava_plugins.utils import InputError, atomic_open
 
 _BACKBONE_RULES = [
     (re.compile(r'(slow|fast)_conv1\.weight'), r'\1_path.conv1.conv.weight'),
@@ -69,7 +71,7 @@ _HEAD_SHARED = re.compile(r'(conv_reduce|conv1|conv2|fc1)\.weight|hr2o\.\d+\.'
 _HEAD_CLS = re.compile(r'(fc2|fc)\.(weight|bias)')
 
 
-class ConversionError(ValueError):
+class ConversionError(InputError):
     """A key or value of the input checkpoint that the converter cannot map."""
 
 
@@ -145,7 +147,9 @@ def save_atomic(obj, path: str) -> None:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Convert an official ACAR-Net checkpoint')
+    parser = argparse.ArgumentParser(description='Convert an official ACAR-Net checkpoint',
+                                     epilog=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='official checkpoint (.pth.tar)')
     parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
     parser.add_argument('--no-background', action='store_true',
@@ -160,4 +164,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -6,9 +6,10 @@ proposal pickle.
         [--fps 30] [--timestamp-start 900] [--filename-tmpl img_{:05}.jpg] [--device cuda:0]
     tools/dist_detect_persons.sh DET_CONFIG DET_CKPT GPUS --frames ROOT --out proposals.pkl
 
-Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.2):
-separate person detectors for AVA and Kinetics frames, "thresholds of 0.8 and 0.7 are used
-respectively"; those are the ``--dataset`` defaults of ``--score-thr``.
+Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.2): separate person detectors for AVA and
+Kinetics frames, "thresholds of 0.8 and 0.7 are used respectively"; those are the ``--dataset``
+defaults of ``--score-thr``.
 
 Frames: mmaction2's rawframes layout ``ROOT/<video_id>/img_00001.jpg``; the keyframe of second
 ``t`` is frame ``(t - start) * fps + 1`` (``AVADataset``/``SampleAVAFrames``), ``start`` being
@@ -29,7 +30,6 @@ are :mod:`ava_plugins.engine.keyframe_jobs`, shared with ``tools/extract_keypoin
 """
 import argparse
 import os
-import os.path as osp
 import sys
 from typing import Callable, Dict, List
 
@@ -40,19 +40,24 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.engine import keyframe_jobs
 from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
                                               read_frame, run_videos)
+from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
 from ava_plugins.engine.launch import init_distributed
-from mmengine.config import Config, DictAction
+from ava_plugins.utils import InputError, file_fingerprint
+from mmengine.config import DictAction
 
 DEFAULTS = dict(ava=dict(score_thr=0.8, timestamps=(902, 1798)),
                 kinetics=dict(score_thr=0.7, timestamps=None))
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Detect persons on AVA keyframes')
+    parser = argparse.ArgumentParser(
+        description='Detect persons on AVA keyframes',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='mmdet detector config')
     parser.add_argument('checkpoint', help="detector checkpoint ('none': random weights)")
     parser.add_argument('--out', required=True, help='output proposal pickle')
-    parser.add_argument('--dataset', choices=sorted(DEFAULTS), default='ava')
+    parser.add_argument('--dataset', choices=sorted(DEFAULTS), default='ava',
+                        help='sets the default threshold and timestamps (default: ava)')
     parser.add_argument('--score-thr', type=float, default=None,
                         help='least person score (default: 0.8 for AVA, 0.7 for Kinetics)')
     parser.add_argument('--ann-file', help='AVA annotation CSV: detect on its keyframes only')
@@ -82,7 +87,7 @@ def person_label(model, args) -> int:
         return args.person_label
     classes = [str(c).lower() for c in (model.dataset_meta or {}).get('classes', ())]
     if 'person' not in classes:
-        raise ValueError(f'{args.config}: the detector has no "person" class '
+        raise InputError(f'{args.config}: the detector has no "person" class '
                          f'({classes[:5]}...); give --person-label')
     return classes.index('person')
 
@@ -116,14 +121,19 @@ def detect_fn(model, args) -> Callable:
 def main(argv=None):
     args = parse_args(argv)
     from mmdet.apis import init_detector
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
+    if args.checkpoint.lower() != 'none':
+        existing_file(args.checkpoint, 'checkpoint')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    config_fp = config_fingerprint(cfg)  # before the launcher and the model change it
     rank, world_size, device = init_distributed(cfg, args.launcher, args.device)
     keyframes = list_keyframes(args)
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_detector(cfg, checkpoint, device=device)
-    params = dict(format=PART_FORMAT, config=osp.abspath(args.config), checkpoint=args.checkpoint,
+    # parts are keyed on what computes them: the merged config's and the checkpoint's content
+    params = dict(format=PART_FORMAT, config=config_fp,
+                  checkpoint=file_fingerprint(checkpoint) if checkpoint else None,
                   score_thr=args.score_thr, fps=args.fps, start=args.timestamp_start,
                   tmpl=args.filename_tmpl, start_index=args.start_index)
     done = run_videos(args.out, keyframes, detect_fn(model, args), params, rank, world_size,
@@ -134,7 +144,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ValueError as err:  # bad input: the message names the file or option
-        sys.exit(f'tools/detect_persons.py: error: {err}')
+    sys.exit(run_cli(main))

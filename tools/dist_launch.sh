@@ -4,8 +4,13 @@
 # With GPUs: one process per GPU (NCCL). Without: NPROC CPU processes (gloo).
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT. PYTHON defaults to .venv/bin/python.
 set -euo pipefail
-SCRIPT=$1
-NPROC=$2
+SCRIPT=${1:-}
+NPROC=${2:-}
+if ! [[ "$NPROC" =~ ^[1-9][0-9]*$ ]]; then
+  printf "error: the number of processes (GPUS) must be a positive integer, got '%s'; usage: %s\n" \
+    "$NPROC" "${AVA_USAGE:-tools/dist_launch.sh SCRIPT NPROC [script args...]}" >&2
+  exit 2
+fi
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -z "${PYTHON:-}" ]; then
   if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi

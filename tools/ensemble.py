@@ -46,12 +46,8 @@ import argparse
 import json
 import sys
 
-from ava_plugins.ensemble import (accuracy_report, combine_results, fit_class_weights,
-                                  fuse_scores, load_results, load_weights, replacement_weights,
-                                  save_weights, select_classes_by_gain, uniform_weights)
-from ava_plugins.ensemble.score_fusion import load_recognition_dumps, save_recognition_dump
-from ava_plugins.evaluation import evaluate_ava, read_label_map, write_ava_csv
-from ava_plugins.utils import atomic_open
+# ava_plugins (and with it torch and the OpenMMLab stack) is imported inside the functions, once
+# the arguments are parsed, so that --help and usage errors answer at once.
 
 
 def _task_option(parser, default):
@@ -72,8 +68,10 @@ def parse_args(argv=None):
 
 
 def parse_recognition_args(argv=None):
-    p = argparse.ArgumentParser(description='Late-fuse the video-level scores of several '
-                                'recognisers and report accuracy')
+    p = argparse.ArgumentParser(
+        description='Late-fuse the video-level scores of several '
+        'recognisers and report accuracy',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _task_option(p, 'recognition')
     p.add_argument('results', nargs='+', help='tools/test.py --dump pickles, one per model')
     p.add_argument('--weights',
@@ -92,13 +90,16 @@ def parse_recognition_args(argv=None):
 
 
 def parse_detection_args(argv=None):
-    p = argparse.ArgumentParser(description='Ensemble AVA results of several models')
+    p = argparse.ArgumentParser(
+        description='Ensemble AVA results of several models',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _task_option(p, 'detection')
     p.add_argument('results', nargs='+', help='result .csv or --dump .pkl, one per model')
     p.add_argument('--out', required=True, help='output AVA result CSV')
     p.add_argument('--method',
                    choices=['mean', 'per-class', 'box-fusion', 'replace'],
-                   default='mean')
+                   default='mean',
+                   help='how scores are combined (see above; default: mean)')
     p.add_argument('--model-weights',
                    type=float,
                    nargs='+',
@@ -153,10 +154,15 @@ def parse_detection_args(argv=None):
 
 
 def _load(paths, args):
+    from ava_plugins.ensemble import load_results
     return [load_results(p, args.action_thr, args.custom_classes) for p in paths]
 
 
 def _weights(args, tables):
+    from ava_plugins.ensemble import (fit_class_weights, load_weights, replacement_weights,
+                                      save_weights, uniform_weights)
+    from ava_plugins.evaluation import evaluate_ava, read_label_map
+    from ava_plugins.utils import InputError
     names = list(args.results)
     labels = sorted({int(c) for t in tables for c in t.labels.tolist()})
     if args.method in ('mean', 'box-fusion'):
@@ -165,16 +171,16 @@ def _weights(args, tables):
         src = args.replace_from % len(names)
         classes = _selected_classes(args) if args.select_replace_from_val else args.replace_classes
         if not classes and not args.select_replace_from_val:
-            raise ValueError('--method replace needs --replace-classes or '
+            raise InputError('--method replace needs --replace-classes or '
                              '--select-replace-from-val')
         return replacement_weights(names, labels, {c: src for c in classes})
     if args.weights:
         return load_weights(args.weights, num_models=len(names))
     if not (args.fit and args.gt and args.label_map):
-        raise ValueError('--method per-class needs --weights JSON, or --fit VAL_RESULT ... '
+        raise InputError('--method per-class needs --weights JSON, or --fit VAL_RESULT ... '
                          'with --gt and --label-map')
     if len(args.fit) != len(names):
-        raise ValueError(f'--fit needs one validation result per model ({len(names)}), '
+        raise InputError(f'--fit needs one validation result per model ({len(names)}), '
                          f'got {len(args.fit)}')
     label_map = read_label_map(args.label_map)
     aps = [
@@ -190,10 +196,13 @@ def _weights(args, tables):
 
 def _selected_classes(args):
     """Classes chosen by validation AP gain of the replacing model over the main one."""
+    from ava_plugins.ensemble import select_classes_by_gain
+    from ava_plugins.evaluation import evaluate_ava, read_label_map
+    from ava_plugins.utils import InputError, atomic_open
     if args.replace_classes:
-        raise ValueError('give either --replace-classes or --select-replace-from-val, not both')
+        raise InputError('give either --replace-classes or --select-replace-from-val, not both')
     if not (args.gt and args.label_map):
-        raise ValueError('--select-replace-from-val needs --gt and --label-map')
+        raise InputError('--select-replace-from-val needs --gt and --label-map')
     label_map = read_label_map(args.label_map)
     main_ap, spec_ap = (evaluate_ava(args.gt, t, label_map, excluded=args.exclude).per_class
                         for t in _load(args.select_replace_from_val, args))
@@ -216,8 +225,11 @@ def _selected_classes(args):
 
 def fuse_recognition(args) -> dict:
     """``--task recognition``: fused scores, accuracy of every model and of the fusion."""
+    from ava_plugins.ensemble import accuracy_report, fuse_scores
+    from ava_plugins.ensemble.score_fusion import load_recognition_dumps, save_recognition_dump
+    from ava_plugins.utils import InputError
     if args.weights is not None and len(args.weights) != len(args.results):
-        raise ValueError(f'--weights: {len(args.weights)} weights for {len(args.results)} '
+        raise InputError(f'--weights: {len(args.weights)} weights for {len(args.results)} '
                          'dumps')
     scores, labels = load_recognition_dumps(args.results)
     fused = fuse_scores(scores, args.weights, apply_softmax=args.apply_softmax)
@@ -236,6 +248,8 @@ def fuse_recognition(args) -> dict:
 
 
 def main(argv=None):
+    from ava_plugins.ensemble import combine_results
+    from ava_plugins.evaluation import evaluate_ava, read_label_map, write_ava_csv
     args = parse_args(argv)
     if args.task == 'recognition':
         return fuse_recognition(args)
@@ -258,7 +272,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ValueError as err:  # bad input: the message names the file/option, no traceback
-        sys.exit(f'tools/ensemble.py: error: {err}')
+    parse_args()  # --help and usage errors answer before the stack is imported
+    from ava_plugins.engine.cli import run_cli
+    sys.exit(run_cli(main))

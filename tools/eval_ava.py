@@ -13,16 +13,18 @@ Example::
 """
 import argparse
 import json
+import os
 import sys
 import warnings
 
-from ava_plugins.evaluation import (AVAEvalWarning, AVAInputError, evaluate_ava,
-                                    plot_per_class_ap)
-from ava_plugins.evaluation.ava_io import atomic_open
+# ava_plugins (and with it torch and the OpenMMLab stack) is imported once the arguments are
+# parsed, so that --help and usage errors answer at once.
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('gt_csv', help='ground-truth CSV (video_id,timestamp,x1,y1,x2,y2,'
                         'action_id[,person_id])')
     parser.add_argument('det_csv', help='detection CSV (video_id,timestamp,x1,y1,x2,y2,'
@@ -43,15 +45,16 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from ava_plugins.evaluation import AVAEvalWarning, evaluate_ava, plot_per_class_ap
+    from ava_plugins.utils import InputError, atomic_open
+    for path, option in ((args.out, '--out'), (args.plot, '--plot')):
+        if path is not None and os.path.isdir(path):  # fail before the evaluation, not after
+            raise InputError(f'{option} {path}: is a directory; expected the path of a file')
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', AVAEvalWarning)
-        try:
-            result = evaluate_ava(args.gt_csv, args.det_csv, args.label_map, args.exclude,
-                                  official=args.official,
-                                  ignore_empty_frames=args.ignore_empty_frames)
-        except AVAInputError as err:
-            print(f'error: {err}', file=sys.stderr)
-            return 2
+        result = evaluate_ava(args.gt_csv, args.det_csv, args.label_map, args.exclude,
+                              official=args.official,
+                              ignore_empty_frames=args.ignore_empty_frames)
     for w in caught:
         print(f'warning: {w.message}', file=sys.stderr)
     print(result.table())
@@ -64,4 +67,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    parse_args()  # --help and usage errors answer before the stack is imported
+    from ava_plugins.engine.cli import run_cli
+    sys.exit(run_cli(main))

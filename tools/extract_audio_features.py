@@ -113,14 +113,44 @@ def list_inputs(src: str, exts: Sequence[str]) -> List[str]:
                       if f.lower().endswith(suffixes)]
         return sorted(found)
     if not osp.isfile(src):
-        raise FileNotFoundError(f'{src}: neither a directory nor a list file')
+        from ava_plugins.utils import InputError
+        raise InputError(f'{src}: no such directory or list file')
     with open(src) as f:
         return [line.split()[0] for line in f if line.strip()]
 
 
+def check_settings(out_dir: str, settings: dict, overwrite: bool) -> bool:
+    """Record ``settings`` in ``out_dir/settings.json``; refuse (:class:`InputError`) a folder
+    whose features were computed with other settings unless ``overwrite``. Returns whether the
+    existing ``.npy`` files may be kept."""
+    import json
+
+    from ava_plugins.utils import InputError, atomic_open
+    path = osp.join(out_dir, 'settings.json')
+    old = None
+    if osp.exists(path):
+        with open(path) as f:
+            old = json.load(f)
+    has_features = osp.isdir(out_dir) and any(
+        name.endswith('.npy') for _, _, names in os.walk(out_dir) for name in names)
+    keep = old == settings
+    if not keep and (old is not None or has_features) and not overwrite:
+        if old is None:
+            why = 'holds features but no record of the settings that made them'
+        else:
+            why = 'holds features computed with other settings: ' + '; '.join(
+                f'{k}: {old.get(k)!r} there, {settings.get(k)!r} now'
+                for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k))
+        raise InputError(f'{out_dir}: {why}; write into a new folder or pass --overwrite')
+    with atomic_open(path, 'w') as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+    return keep
+
+
 def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 16000,
-            **feature_kwargs) -> dict:
-    """Write ``out_dir/<relative path>.npy`` for every input not done yet.
+            overwrite: bool = False, **feature_kwargs) -> dict:
+    """Write ``out_dir/<relative path>.npy`` for every input not done yet (with the same
+    settings: see :func:`check_settings`).
 
     Returns ``{'done': [...], 'skipped': [...], 'failed': {path: message}}``.
     """
@@ -129,12 +159,16 @@ def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 
     from ava_plugins.utils import atomic_open
     base = src if osp.isdir(src) else osp.dirname(osp.abspath(src))
     inputs = list_inputs(src, exts)
+    import inspect
+    defaults = {k: v.default for k, v in inspect.signature(compute_features).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    keep = check_settings(out_dir, dict(defaults, sr=sr, **feature_kwargs), overwrite)
     report = dict(done=[], skipped=[], failed={})
     progress = tqdm(total=len(inputs), desc='audio features', unit='file')
     for rel in inputs:
         path = rel if osp.isabs(rel) else osp.join(base, rel)
         out = osp.join(out_dir, osp.splitext(osp.relpath(path, base))[0] + '.npy')
-        if osp.exists(out):
+        if keep and osp.exists(out):
             report['skipped'].append(path)
         else:
             try:
@@ -152,25 +186,32 @@ def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='directory of media files, or a list file (first column)')
-    parser.add_argument('out_dir')
-    parser.add_argument('--feature', choices=['mfcc', 'logmel'], default='mfcc')
+    parser.add_argument('out_dir', help='output directory: one <relative path>.npy per input')
+    parser.add_argument('--feature', choices=['mfcc', 'logmel'], default='mfcc',
+                        help='MFCC or log-mel spectrogram (default: mfcc)')
     parser.add_argument('--ext', nargs='+', default=list(MEDIA_EXTS),
                         help='extensions to take from a directory')
     parser.add_argument('--sr', type=int, default=16000, help='sample rate (Hz)')
-    parser.add_argument('--n-mfcc', type=int, default=40)
-    parser.add_argument('--n-mels', type=int, default=80)
-    parser.add_argument('--win-ms', type=float, default=25.0)
-    parser.add_argument('--hop-ms', type=float, default=10.0)
-    parser.add_argument('--fmin', type=float, default=0.0)
-    parser.add_argument('--fmax', type=float, default=None)
+    parser.add_argument('--n-mfcc', type=int, default=40, help='MFCC coefficients')
+    parser.add_argument('--n-mels', type=int, default=80, help='mel bands')
+    parser.add_argument('--win-ms', type=float, default=25.0, help='window length (ms)')
+    parser.add_argument('--hop-ms', type=float, default=10.0, help='hop length (ms)')
+    parser.add_argument('--fmin', type=float, default=0.0, help='lowest mel frequency (Hz)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='recompute features made with other settings (default: refuse)')
+    parser.add_argument('--fmax', type=float, default=None,
+                        help='highest mel frequency (Hz; default: sr / 2)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    report = extract(args.src, args.out_dir, exts=args.ext, sr=args.sr, feature=args.feature,
+    report = extract(args.src, args.out_dir, exts=args.ext, sr=args.sr, overwrite=args.overwrite,
+                     feature=args.feature,
                      n_mfcc=args.n_mfcc, n_mels=args.n_mels, win_ms=args.win_ms,
                      hop_ms=args.hop_ms, fmin=args.fmin, fmax=args.fmax)
     print(f'\n{len(report["done"])} written, {len(report["skipped"])} already there, '
@@ -181,4 +222,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    parse_args()  # --help and usage errors answer before the stack is imported
+    from ava_plugins.engine.cli import run_cli
+    sys.exit(run_cli(main))

@@ -10,12 +10,16 @@ the test pipeline), the detector runs on the keyframe's clip and the ``--feature
 (:data:`ava_plugins.engine.bank_features.BANK_FEATURES`) gives one feature per proposal; the
 ``--max-per-second`` highest-scoring proposals are kept and stored with their boxes and scores
 (:mod:`ava_plugins.structures.feature_bank`, fp16). Videos are split across ranks; a finished
-shard is never recomputed, so an interrupted run continues where it stopped.
+shard is never recomputed, so an interrupted run continues where it stopped. The bank records
+the settings that made it (config, checkpoint content, split, feature, boxes, canvas); a rerun
+into the same ``--out`` with other settings is refused (``--overwrite`` recomputes it).
 
 ``--boxes gt`` extracts at the keyframe's ground-truth person boxes instead (score 1, in the
-annotation's order; ``--max-per-second`` still caps them): the ACAR-Net report builds its AVA
-training banks from GT boxes ("we use the trained ACAR-Net to extract both training and
-validation/testing banks", with GT boxes for training, §1.3).
+annotation's order; ``--max-per-second`` still caps them). ACAR-Net report
+(https://arxiv.org/abs/2006.07976, §2.1): "For AVA, we use both ground-truth boxes and predicted
+human boxes from [18] for training, and only ground-truth boxes for generating feature banks."
+Our choice: the training bank at the GT boxes (``--boxes gt``), the validation/test bank at the
+detections (the default), as the AVA test set has no public GT boxes.
 
 ``--feature acar`` writes ACAR-Net's Actor-Context Feature Bank (first-order maps, one
 ``d x H x W`` map per proposal on a fixed canvas; ``--canvas H W`` sets it, see
@@ -35,8 +39,10 @@ import torch
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.engine.bank_features import BANK_FEATURES
+from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
 from ava_plugins.engine.launch import init_distributed
 from ava_plugins.structures.bank_extraction import extract_bank
+from ava_plugins.utils import InputError, file_fingerprint
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
@@ -45,12 +51,16 @@ from mmengine.runner import load_checkpoint
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Extract a feature bank')
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser = argparse.ArgumentParser(
+        description='Extract a feature bank',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='detector config of the model to extract with')
+    parser.add_argument('checkpoint', help='its trained checkpoint')
     parser.add_argument('--out', required=True, help='bank directory')
-    parser.add_argument('--split', choices=['train', 'val', 'test'], default='val')
-    parser.add_argument('--feature', choices=sorted(BANK_FEATURES), default='roi')
+    parser.add_argument('--split', choices=['train', 'val', 'test'], default='val',
+                        help="the config's dataloader to extract (default: val)")
+    parser.add_argument('--feature', choices=sorted(BANK_FEATURES), default='roi',
+                        help='what is stored per proposal (default: roi)')
     parser.add_argument('--boxes', choices=['proposals', 'gt'], default='proposals',
                         help="persons to extract at: the dataset's proposals (above its score "
                         'threshold) or the ground-truth boxes of the keyframe')
@@ -59,11 +69,17 @@ def parse_args(argv=None):
                         'of the padded input)')
     parser.add_argument('--max-per-second', type=int, default=5,
                         help='proposals kept per keyframe, highest score first')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='recompute a bank made with other settings (default: refuse)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, as tools/train.py')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+                        default='none', help='job launcher (dist_extract_bank.sh: pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher')
     args = parser.parse_args(argv)
+    if args.canvas is not None and args.feature != 'acar':
+        parser.error(f'--canvas applies to --feature acar, not {args.feature!r}')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -73,7 +89,7 @@ def build_split_dataset(cfg: Config, split: str):
     from mmaction.registry import DATASETS
     key = f'{split}_dataloader'
     if key not in cfg or cfg[key] is None:
-        raise KeyError(f'{cfg.filename}: no {key} to extract the {split} bank from')
+        raise InputError(f'{cfg.filename}: no {key} to extract the {split} bank from')
     ds_cfg = cfg[key].dataset.copy()
     ds_cfg.pipeline = cfg.test_dataloader.dataset.pipeline
     ds_cfg.test_mode = True
@@ -88,7 +104,7 @@ def check_acar_geometry(cfg: Config) -> None:
     """Refuse configs whose training clips would get other first-order maps than the bank's.
 
     Raises:
-        ValueError: naming the config, when its training and test pipelines resize differently,
+        InputError: naming the config, when its training and test pipelines resize differently,
             or when it pads training clips (``PadToSquare``) with a data preprocessor other than
             ``MeanPadDataPreprocessor`` with a ``pad_size_divisor`` multiple of 16.
     """
@@ -97,7 +113,7 @@ def check_acar_geometry(cfg: Config) -> None:
         return
     test = cfg.test_dataloader.dataset.pipeline
     if _resize_steps(train) != _resize_steps(test):
-        raise ValueError(f'{cfg.filename}: the training pipeline resizes with '
+        raise InputError(f'{cfg.filename}: the training pipeline resizes with '
                          f'{_resize_steps(train)}, the test pipeline (which extracts the bank) '
                          f'with {_resize_steps(test)}; bank maps would not match training maps')
     if any(step.get('type') == 'PadToSquare' for step in train):
@@ -105,7 +121,7 @@ def check_acar_geometry(cfg: Config) -> None:
         kind = str(pre.get('type', '')).split('.')[-1]
         divisor = int(pre.get('pad_size_divisor', 1))
         if kind != 'MeanPadDataPreprocessor' or divisor % 16:
-            raise ValueError(
+            raise InputError(
                 f'{cfg.filename}: training clips are padded to a square (PadToSquare) but the '
                 f'data preprocessor is {kind} with pad_size_divisor={divisor}; with '
                 f'MeanPadDataPreprocessor(pad_size_divisor=16) a clip gets the same context '
@@ -121,7 +137,7 @@ def make_compute_fn(model, dataset, feature: str, max_per_second: int, canvas=No
         max_per_second = 1  # one item per keyframe clip, whatever --max-per-second says
     if canvas is not None:
         if feature != 'acar':
-            raise ValueError(f'--canvas applies to --feature acar, not {feature!r}')
+            raise InputError(f'--canvas applies to --feature acar, not {feature!r}')
         feature_fn = functools.partial(feature_fn, canvas=tuple(canvas))
     by_video = defaultdict(list)
     for i in range(len(dataset)):
@@ -145,7 +161,7 @@ def make_compute_fn(model, dataset, feature: str, max_per_second: int, canvas=No
             try:
                 out = feature_fn(model, data).float().cpu().numpy()
             except ValueError as e:
-                raise ValueError(f'{video_id},{info["timestamp"]} ({config_name}): {e}') from None
+                raise InputError(f'{video_id},{info["timestamp"]} ({config_name}): {e}') from None
             if len(out) != len(props):
                 raise RuntimeError(f'{video_id},{info["timestamp"]}: {len(out)} features for '
                                    f'{len(props)} proposals')
@@ -160,9 +176,11 @@ def make_compute_fn(model, dataset, feature: str, max_per_second: int, canvas=No
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
+    existing_file(args.checkpoint, 'checkpoint')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    config_fp = config_fingerprint(cfg)  # before the launcher adds its settings
     rank, world_size, device = init_distributed(cfg, args.launcher)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
 
@@ -175,11 +193,16 @@ def main(argv=None):
     dataset = build_split_dataset(cfg, args.split)
     videos, compute = make_compute_fn(model, dataset, args.feature, args.max_per_second,
                                       args.canvas, args.boxes, args.config)
-    result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size)
+    settings = dict(config=config_fp, checkpoint=file_fingerprint(args.checkpoint),
+                    feature=args.feature, boxes=args.boxes,
+                    canvas=args.canvas, max_per_second=args.max_per_second)
+    result = extract_bank(args.out, videos, compute, rank=rank, world_size=world_size,
+                          settings=settings, settings_key=args.split,
+                          overwrite=args.overwrite)
     print(f'rank {rank}/{world_size}: computed {len(result["computed"])} videos, skipped '
           f'{len(result["skipped"])} finished ones -> {args.out}')
     return result
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(run_cli(main))

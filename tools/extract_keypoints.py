@@ -5,10 +5,11 @@
     tools/dist_extract_keypoints.sh POSE_CONFIG POSE_CKPT GPUS --frames ROOT \\
         --proposals proposals.pkl --out keypoints.pkl
 
-Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1)
-takes arm keypoints from CPN: ``configs/cpn_r50_coco_256x192.py`` is the intended config; any
-mmpose top-down config with the 17 COCO keypoints works (``mmpose.apis.inference_topdown``): a
-heatmap codec of :data:`SCORE_RANGES`, or another one with ``--score-range``.
+Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.1) takes arm keypoints from CPN:
+``configs/cpn_r50_coco_256x192.py`` is the intended config; any mmpose top-down config with the 17
+COCO keypoints works (``mmpose.apis.inference_topdown``): a heatmap codec of
+:data:`SCORE_RANGES`, or another one with ``--score-range``.
 
 Input: an mmaction2 proposal pickle (``tools/detect_persons.py`` or AVA's FAIR proposals), read
 and checked by :func:`ava_plugins.datasets.load_proposals`; frames as ``detect_persons.py``
@@ -43,8 +44,10 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.datasets import load_proposals
 from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
                                               read_frame, run_videos)
+from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
 from ava_plugins.engine.launch import init_distributed
-from mmengine.config import Config, DictAction
+from ava_plugins.utils import InputError, file_fingerprint
+from mmengine.config import DictAction
 
 NUM_KEYPOINTS = 17
 #: ``(low, high)``: a codec's keypoint score for no response and for a training target's peak.
@@ -56,7 +59,9 @@ SCORE_RANGES = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Keypoints of every proposal box')
+    parser = argparse.ArgumentParser(
+        description='Keypoints of every proposal box',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='mmpose top-down config (CPN: '
                         'configs/cpn_r50_coco_256x192.py)')
     parser.add_argument('checkpoint', help="pose checkpoint ('none': random weights)")
@@ -82,13 +87,13 @@ def score_range(cfg, args):
         codec = (cfg.model.get('head') or {}).get('decoder') or {}
         codec = codec.get('type') if isinstance(codec, dict) else None
         if codec not in SCORE_RANGES:
-            raise ValueError(f'{args.config}: no score range known for the codec {codec!r} '
+            raise InputError(f'{args.config}: no score range known for the codec {codec!r} '
                              f'(known: {sorted(SCORE_RANGES)}); give --score-range LOW HIGH, '
                              "the model's keypoint score for no response and for a training "
                              "target's peak")
         low, high = SCORE_RANGES[codec]
     if not high > low:
-        raise ValueError(f'--score-range: HIGH must exceed LOW, got {low} {high}')
+        raise InputError(f'--score-range: HIGH must exceed LOW, got {low} {high}')
     return low, high
 
 
@@ -127,7 +132,7 @@ def keypoint_fn(model, proposals, args, scores):
                 xy = np.concatenate([s.pred_instances.keypoints for s in samples])
                 score = np.concatenate([s.pred_instances.keypoint_scores for s in samples])
                 if xy.shape != (len(boxes), NUM_KEYPOINTS, 2):
-                    raise ValueError(f'{args.config}: expected {NUM_KEYPOINTS} COCO keypoints per '
+                    raise InputError(f'{args.config}: expected {NUM_KEYPOINTS} COCO keypoints per '
                                      f'box, the model gave an array of shape {xy.shape}')
                 out = stored_keypoints(xy, score, boxes * [w, h, w, h], (w, h), *scores)
             result[key] = out
@@ -140,10 +145,13 @@ def keypoint_fn(model, proposals, args, scores):
 def main(argv=None):
     args = parse_args(argv)
     from mmpose.apis import init_model
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
+    if args.checkpoint.lower() != 'none':
+        existing_file(args.checkpoint, 'checkpoint')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     scores = score_range(cfg, args)
+    config_fp = config_fingerprint(cfg)  # before the launcher and the model change it
     rank, world_size, device = init_distributed(cfg, args.launcher, args.device)
     proposals = load_proposals(args.proposals)
     keyframes = defaultdict(list)
@@ -154,13 +162,14 @@ def main(argv=None):
                if len(proposals[f'{v},{t:04d}']) and not osp.isfile(keyframe_path(v, t, args))]
     if missing:
         v, t = missing[0]
-        raise ValueError(f'{args.proposals}: {len(missing)} keyframes have no frame under '
+        raise InputError(f'{args.proposals}: {len(missing)} keyframes have no frame under '
                          f'{args.frames}, e.g. {v},{t}: {keyframe_path(v, t, args)} not found')
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     model = init_model(cfg, checkpoint, device=device)
-    params = dict(format=PART_FORMAT, config=osp.abspath(args.config), checkpoint=args.checkpoint,
-                  proposals=osp.abspath(args.proposals),
-                  proposals_mtime=os.stat(args.proposals).st_mtime_ns, fps=args.fps,
+    # parts are keyed on what computes them: the merged config's and the checkpoint's content
+    params = dict(format=PART_FORMAT, config=config_fp,
+                  checkpoint=file_fingerprint(checkpoint) if checkpoint else None,
+                  proposals=file_fingerprint(args.proposals), fps=args.fps,
                   start=args.timestamp_start, tmpl=args.filename_tmpl,
                   start_index=args.start_index, score_range=scores)
     done = run_videos(args.out, {v: sorted(ts) for v, ts in keyframes.items()},
@@ -172,7 +181,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ValueError as err:  # bad input: the message names the file or option
-        sys.exit(f'tools/extract_keypoints.py: error: {err}')
+    sys.exit(run_cli(main))

@@ -29,13 +29,14 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from tqdm import tqdm
 
-from ava_plugins.engine.keyframe_jobs import load_part, part_path, save_part
-from ava_plugins.structures.tube_linking import (check_linking_params, group_by_video, link_video)
-from ava_plugins.utils import atomic_open
+# ava_plugins (and with it torch and the OpenMMLab stack) is imported once the arguments are
+# parsed, so that --help and usage errors answer at once.
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('proposals', help='mmaction2 proposal pkl')
     parser.add_argument('out', help='output pkl of tubes')
     parser.add_argument('--span',
@@ -59,10 +60,14 @@ def parse_args(argv=None):
                         type=int,
                         default=1,
                         help='videos linked in parallel processes (default 1)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f'--workers must be >= 1, got {args.workers}')
+    return args
 
 
 def _atomic_pickle(obj, path):
+    from ava_plugins.utils import atomic_open
     with atomic_open(path, 'wb') as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -77,8 +82,21 @@ def _fingerprint(per_video, params):
     return h.hexdigest()
 
 
+def _die_with_parent():
+    """Worker initialiser: the kernel kills this worker when the main process dies (Linux
+    ``PR_SET_PDEATHSIG``), so a killed run leaves no linking processes behind."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except OSError:  # not Linux: workers end when they find the pipe to the parent closed
+        pass
+
+
 def _link_one(job):
     """Link one video and save its part; returns the video id."""
+    from ava_plugins.engine.keyframe_jobs import save_part
+    from ava_plugins.structures.tube_linking import link_video
     out, video, per_video, params = job
     tubes, _ = link_video({
         s: a
@@ -90,27 +108,32 @@ def _link_one(job):
 
 def main(argv=None):
     args = parse_args(argv)
+    from ava_plugins.engine.keyframe_jobs import load_part, part_path
+    from ava_plugins.structures.tube_linking import check_linking_params, group_by_video
+    from ava_plugins.utils import InputError, remove_stale_temporaries
     params = dict(span=args.span,
                   lam=args.lam,
                   min_iou=args.min_iou,
                   max_gap=args.max_gap,
                   format=1)
-    if args.workers < 1:
-        raise SystemExit(f'--workers must be >= 1, got {args.workers}')
     try:
         with open(args.proposals, 'rb') as f:
             proposals = pickle.load(f)
     except (OSError, pickle.UnpicklingError, EOFError) as e:
-        raise SystemExit(f'{args.proposals}: cannot read the proposal pkl ({e})')
+        raise InputError(f'{args.proposals}: cannot read the proposal pkl ({e})') from None
     try:
         check_linking_params(args.span, args.lam, args.min_iou, args.max_gap)
     except ValueError as e:
-        raise SystemExit(str(e))
+        raise InputError(str(e)) from None
     try:
         videos = group_by_video(proposals)
     except ValueError as e:
-        raise SystemExit(f'{args.proposals}: {e}')
+        raise InputError(f'{args.proposals}: {e}') from None
+    if osp.isdir(args.out):
+        raise InputError(f'{args.out}: is a directory; expected the path of the output pkl')
 
+    remove_stale_temporaries(args.out + '.parts')  # of writers killed in an earlier run
+    remove_stale_temporaries(osp.dirname(osp.abspath(args.out)))
     results, jobs = {}, []
     for video in sorted(videos):
         # a part is reused only for the same proposals and linking parameters
@@ -127,7 +150,7 @@ def main(argv=None):
             _link_one(job)
             bar.update()
     else:
-        with ProcessPoolExecutor(args.workers) as pool:
+        with ProcessPoolExecutor(args.workers, initializer=_die_with_parent) as pool:
             for _ in pool.map(_link_one, jobs, chunksize=1):
                 bar.update()
     bar.close()
@@ -141,7 +164,8 @@ def main(argv=None):
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     _atomic_pickle(out, args.out)
-    shutil.rmtree(args.out + '.parts')
+    if osp.isdir(args.out + '.parts'):  # no parts when there was no video to link
+        shutil.rmtree(args.out + '.parts')
     print(
         f'linked {sum(len(v) for v in out.values())} proposals of {len(videos)} videos into '
         f'tubes of {args.span} keyframes: {args.out}',
@@ -149,4 +173,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    parse_args()  # --help and usage errors answer before the stack is imported
+    from ava_plugins.engine.cli import run_cli
+    sys.exit(run_cli(main))

@@ -2,7 +2,8 @@
 
 1. generates the synthetic AVA dataset (``tools/make_synthetic_ava.py``) into ``--data``
    unless a complete one made with the same seed is there;
-2. trains the flagship head's tiny config with mmengine's Runner;
+2. trains the flagship head's tiny config with mmengine's Runner (a rerun resumes from the
+   last checkpoint in ``--work-dir``);
 3. evaluates the final checkpoint on the validation split with the project's AVA metric
    (per-class AP table in the log, result CSV/JSON and the per-class AP bar chart PNG);
 4. draws the predictions on a few seconds of a validation video into ``detections.gif``.
@@ -13,6 +14,7 @@ evaluation files and ``summary.json``.
 import argparse
 import json
 import os.path as osp
+import sys
 import time
 
 import torch
@@ -20,6 +22,7 @@ import torch
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.datasets.synthetic import capability_groups
 from ava_plugins.engine import build_runner
+from ava_plugins.engine.cli import load_config, run_cli
 from ava_plugins.engine.synthetic_runs import (ensure_synthetic_data, latest_file,
                                                point_config_at_data, prepare_run_config,
                                                summarise)
@@ -34,9 +37,12 @@ DEFAULT_CONFIG = osp.join(REPO, 'configs', 'synthetic', 'acar_slowfast_tiny.py')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='tiny synthetic config')
-    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'demo'))
+    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'demo'),
+                        help='checkpoint, logs, results and GIF (default: work_dirs/demo)')
     parser.add_argument('--data', default=osp.join(REPO, 'data', 'synthetic_ava'),
                         help='synthetic dataset folder (the configs read data/synthetic_ava)')
     parser.add_argument('--seed', type=int, default=0, help='data and training seed')
@@ -92,15 +98,16 @@ def main(argv=None):
     start = time.time()
     work_dir = osp.abspath(args.work_dir)
     data = osp.abspath(args.data)
+    cfg = load_config(args.config)  # a bad --config fails here, before any work
+    cfg.merge_from_dict(args.cfg_options)
 
     step(1, f'synthetic AVA dataset -> {data}')
     ensure_synthetic_data(data, args.seed, any_settings=True)
 
     step(2, f'training {osp.relpath(args.config, REPO)} on CPU -> {work_dir}')
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
     point_config_at_data(cfg, data)
     prepare_run_config(cfg, work_dir, args.seed, eval_dir=work_dir)
+    cfg.resume = True  # a rerun continues from the work dir's last checkpoint, if any
     runner = build_runner(cfg)
     runner.train()
 
@@ -125,4 +132,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -1,7 +1,9 @@
 """Test (and evaluate) a checkpoint with ava_plugins' modules registered.
 
 Same interface as mmaction2's ``tools/test.py``: ``--dump`` writes the raw predictions to a
-pickle for offline evaluation and ensembles.
+pickle for offline evaluation and ensembles. mmaction2's ``--show``/``--show-dir`` are not
+offered: its visualisation hook draws no AVA boxes; ``tools/run_demo.py`` writes a GIF of
+validation predictions with boxes and labels (:mod:`ava_plugins.visualization`).
 """
 import argparse
 import sys
@@ -10,11 +12,14 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.engine import build_runner
 from ava_plugins.engine.cli import (load_config, parse_launcher_args, run_cli,
                                     set_launcher_and_work_dir)
+from ava_plugins.utils import InputError
 from mmengine.config import DictAction
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Test an AVA action detector')
+    parser = argparse.ArgumentParser(
+        description='Test an AVA action detector',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save evaluation results and logs')
@@ -23,10 +28,6 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. test_dataloader.batch_size=2')
-    parser.add_argument('--show-dir', help='directory to save visualised predictions')
-    parser.add_argument('--show', action='store_true', help='display predictions in a window')
-    parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
-    parser.add_argument('--wait-time', type=float, default=2, help='display time (s)')
     return parse_launcher_args(parser, argv)
 
 
@@ -35,16 +36,9 @@ def merge_args(cfg, args):
     address the config as written, before ``--dump`` turns the evaluator into a list)."""
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.show or args.show_dir is not None:
-        vis = cfg.get('default_hooks', {}).get('visualization')
-        if vis is None:
-            raise KeyError(f'{args.config}: --show/--show-dir need a VisualizationHook in '
-                           'default_hooks.visualization')
-        vis.update(enable=True, show=args.show, wait_time=args.wait_time,
-                   out_dir=args.show_dir, interval=args.interval)
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--dump {args.dump}: the dump file must end in .pkl or .pickle')
+            raise InputError(f'--dump {args.dump}: the dump file must end in .pkl or .pickle')
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator
         if isinstance(evaluators, (list, tuple)):

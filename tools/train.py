@@ -14,7 +14,9 @@ from mmengine.config import DictAction
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train an AVA action detector')
+    parser = argparse.ArgumentParser(
+        description='Train an AVA action detector',
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(

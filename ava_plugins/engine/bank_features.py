@@ -88,8 +88,9 @@ def acar_pooled_maps(model, data: dict) -> torch.Tensor:
 def res4_volumes(model, data: dict) -> torch.Tensor:
     """The keyframe clip's packed SlowFast res4 volume, for the multi-second model's cache.
 
-    ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html, Sec. 1.2: "we
-    precompute res4 feature volumes off-the-shelf"): both pathways' res4 outputs packed into one
+    ByteDance AI Lab AVA Challenge 2019 Technical Report
+    (https://research.google.com/ava/challenge.html, Sec. 1.2: "we precompute res4 feature volumes
+    off-the-shelf"): both pathways' res4 outputs packed into one
     ``(C_s * T_s + C_f * T_f, h, w)`` volume (``ava_plugins.models.roi_heads.slowfast_res4``).
     One item per keyframe, not per proposal: the volume is returned for every proposal as a
     broadcast view ``(N, P, h, w)`` (no copy); extract with ``--max-per-second 1`` so the

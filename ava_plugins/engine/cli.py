@@ -1,8 +1,10 @@
-"""Command-line pieces shared by ``tools/train.py`` and ``tools/test.py``.
+"""Command-line pieces shared by the project's tools.
 
-:func:`run_cli`: a missing config, a misspelt ``custom_imports`` module or bad AVA data /
-feature banks end in one ``error:`` line naming the file and what was expected, and exit status
-2, instead of a traceback. Also mmaction2's launcher options and work-directory precedence.
+:func:`run_cli`: every tool's one error convention: a missing config, a misspelt
+``custom_imports`` module, bad AVA data, feature banks, checkpoints or output paths
+(:class:`~ava_plugins.utils.InputError`) end in one ``error:`` line naming the file and what
+was expected, and exit status 2, instead of a traceback. Also mmaction2's launcher options and
+work-directory precedence.
 """
 import argparse
 import difflib
@@ -16,11 +18,10 @@ from typing import Callable, Optional, Sequence
 
 from mmengine.config import Config
 
-from ava_plugins.evaluation import AVAInputError
-from ava_plugins.structures import FeatureBankError
+from ava_plugins.utils import EXIT_BAD_INPUT, InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """The config file is missing or a module of its ``custom_imports`` cannot be imported."""
 
 
@@ -55,6 +56,23 @@ def load_config(path: str) -> Config:
     return cfg
 
 
+def config_fingerprint(cfg: Config) -> str:
+    """Fingerprint of a loaded (and merged) config's content, for settings records."""
+    import json
+
+    from ava_plugins.utils import text_fingerprint
+    return text_fingerprint(json.dumps(cfg.to_dict(), sort_keys=True, default=repr))
+
+
+def existing_file(path: str, what: str = 'file') -> str:
+    """``path`` if it is a file, else an :class:`InputError` naming it (``what``: e.g.
+    ``'checkpoint'``), before a library deep down fails on it."""
+    if not osp.isfile(path):
+        raise InputError(f'{path}: {what} not found' if not osp.exists(path) else
+                         f'{path}: expected a {what} file, found a directory')
+    return path
+
+
 def error_text(err: BaseException) -> str:
     """The message of ``err``; for an error re-raised from a dataloader worker (its message
     holds the worker's traceback) the original error's last line."""
@@ -66,20 +84,19 @@ def error_text(err: BaseException) -> str:
 
 
 def run_cli(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
-    """Run a tool's ``main(argv)``; a :class:`ConfigError`, ``AVAInputError`` or
-    ``FeatureBankError`` is printed as one ``error:`` line on stderr and gives exit status 2.
+    """Run a tool's ``main(argv)``; an :class:`~ava_plugins.utils.InputError` (bad config, AVA
+    file, bank, checkpoint, output path, ...) is printed as one ``error:`` line on stderr and
+    gives :data:`~ava_plugins.utils.EXIT_BAD_INPUT`; any other exception is a bug and propagates.
 
-    Returns the exit status (0 on success), for ``sys.exit(run_cli(main))``.
+    Returns the exit status (``main``'s own if it returns an int, else 0), for
+    ``sys.exit(run_cli(main))``.
     """
     try:
-        main(argv)
-    except ConfigError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-    except (AVAInputError, FeatureBankError) as err:
+        status = main(argv)
+    except InputError as err:
         print(f'error: {error_text(err)}', file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_BAD_INPUT
+    return status if isinstance(status, int) else 0
 
 
 def parse_launcher_args(parser: argparse.ArgumentParser,
@@ -88,7 +105,8 @@ def parse_launcher_args(parser: argparse.ArgumentParser,
     ``argv`` and export ``LOCAL_RANK`` (unless the launcher already set it)."""
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

@@ -1,7 +1,8 @@
 """Per-keyframe jobs over rawframes, resumable and sharded: the helpers shared by
 ``tools/detect_persons.py`` and ``tools/extract_keypoints.py`` (Fujitsu's AVA-Kinetics 2020
-pipeline, report "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1-2.2: person boxes,
-then their CPN keypoints).
+pipeline, report "Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.1-2.2: person boxes, then their CPN
+keypoints).
 
 Frames: mmaction2's rawframes layout ``ROOT/<video_id>/img_00001.jpg``; the keyframe of second
 ``t`` is frame ``(t - start) * fps + 1`` (``AVADataset``/``SampleAVAFrames``), ``start`` being
@@ -26,7 +27,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ava_plugins.structures.bank_extraction import assign_videos
-from ava_plugins.utils import atomic_open
+from ava_plugins.utils import InputError, atomic_open, remove_stale_temporaries
 
 __all__ = [
     'PART_FORMAT', 'add_frame_args', 'clip_start', 'join_parts',
@@ -46,12 +47,14 @@ def add_frame_args(parser: argparse.ArgumentParser) -> None:
                         help='second of frame 1 (AVA: 900; Kinetics clips: from their name)')
     parser.add_argument('--timestamp-end', type=int, default=1800,
                         help='end second of AVA videos (only for clip names without range)')
-    parser.add_argument('--filename-tmpl', default='img_{:05}.jpg')
+    parser.add_argument('--filename-tmpl', default='img_{:05}.jpg',
+                        help='frame file names under FRAMES/<video>/ (default: img_{:05}.jpg)')
     parser.add_argument('--start-index', type=int, default=1, help='index of the first frame')
     parser.add_argument('--device', default=None, help='default: cuda:<local rank> or cpu')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+                        default='none', help='job launcher (the dist_*.sh scripts: pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher')
 
 
 def clip_start(video: str, args) -> Tuple[int, int]:
@@ -80,7 +83,7 @@ def read_ann_keyframes(path: str) -> Dict[str, List[int]]:
             try:
                 out.setdefault(cols[0], set()).add(int(cols[1]))
             except (IndexError, ValueError):
-                raise ValueError(f'{path}, line {lineno}: expected "video_id,timestamp,...", got '
+                raise InputError(f'{path}, line {lineno}: expected "video_id,timestamp,...", got '
                                  f'{line.strip()!r}') from None
     return {v: sorted(t) for v, t in out.items()}
 
@@ -90,14 +93,14 @@ def list_keyframes(args, default_span: Optional[Sequence[int]] = None) -> Dict[s
     every keyframe must exist), else every second of ``args.timestamps``, or of
     ``default_span``, or of the clip's own range, whose keyframe exists."""
     if not osp.isdir(args.frames):
-        raise ValueError(f'--frames {args.frames}: not a directory')
+        raise InputError(f'--frames {args.frames}: not a directory')
     if args.ann_file:
         keys = read_ann_keyframes(args.ann_file)
         missing = [(v, t) for v, ts in keys.items() for t in ts
                    if not osp.isfile(keyframe_path(v, t, args))]
         if missing:
             v, t = missing[0]
-            raise ValueError(f'{args.ann_file}: {len(missing)} keyframes have no frame under '
+            raise InputError(f'{args.ann_file}: {len(missing)} keyframes have no frame under '
                              f'{args.frames}, e.g. {v},{t}: {keyframe_path(v, t, args)} not found')
         return keys
     keys = {}
@@ -110,7 +113,7 @@ def list_keyframes(args, default_span: Optional[Sequence[int]] = None) -> Dict[s
         if stamps:
             keys[video] = stamps
     if not keys:
-        raise ValueError(f'--frames {args.frames}: no keyframe found (frame of second t: '
+        raise InputError(f'--frames {args.frames}: no keyframe found (frame of second t: '
                          f'{args.filename_tmpl} numbered (t - start) * {args.fps} + '
                          f'{args.start_index})')
     return keys
@@ -121,7 +124,7 @@ def read_frame(path: str) -> np.ndarray:
     import mmcv
     img = mmcv.imread(path)
     if img is None:
-        raise ValueError(f'{path}: not a readable image')
+        raise InputError(f'{path}: not a readable image')
     return img
 
 
@@ -157,6 +160,8 @@ def run_videos(out: str, keyframes: Dict[str, Sequence[int]], compute: Callable,
     Returns ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
     """
     mine = assign_videos(keyframes, rank, world_size)
+    remove_stale_temporaries(out + '.parts')  # of writers killed in an earlier run
+    remove_stale_temporaries(osp.dirname(osp.abspath(out)))
     todo = [v for v in mine if load_part(part_path(out, v), params) is None]
     done = {'computed': [], 'skipped': [v for v in mine if v not in set(todo)]}
     from tqdm import tqdm

@@ -14,6 +14,8 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from .random_state import RandomStateHook
+
 
 def setup_distributed(cfg: Config) -> Config:
     """Choose the distributed backend for ``cfg.launcher`` and this machine; returns ``cfg``."""
@@ -49,8 +51,14 @@ def init_distributed(cfg: Config, launcher: str, device: Optional[str] = None):
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the Runner named by ``cfg.runner_type`` (mmengine's default otherwise)."""
+    """Build the Runner named by ``cfg.runner_type`` (mmengine's default otherwise), with a
+    :class:`~ava_plugins.engine.random_state.RandomStateHook` so that ``--resume`` restores the
+    random states."""
     setup_distributed(cfg)
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(isinstance(h, dict) and h.get('type') in ('RandomStateHook', RandomStateHook)
+               for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='RandomStateHook')]
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     from mmaction.registry import RUNNERS

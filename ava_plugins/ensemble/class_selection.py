@@ -1,10 +1,11 @@
 """Which classes a specialised model should take over, from validation AP (Fujitsu 2020).
 
-Report "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1: "After training the arm action
-model, we select the results of 15 classes significantly improved for the fusion. For
-instance, the action classes 'hit (an object)' and 'cut' whose mAP improved more than 70% and
-108% respectively are selected." The selected classes are then replaced in the main model's
-results (:func:`~.weights.replacement_weights`, ``tools/ensemble.py --method replace``).
+Report "Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.1: "After training the arm action model, we
+select the results of 15 classes significantly improved for the fusion. For instance, the action
+classes 'hit (an object)' and 'cut' whose mAP improved more than 70% and 108% respectively are
+selected." The selected classes are then replaced in the main model's results
+(:func:`~.weights.replacement_weights`, ``tools/ensemble.py --method replace``).
 
 Rule: a class is a candidate when both models have an AP for it (it has validation GT and the
 specialised model predicts it); its gain is ``AP_spec - AP_main`` (``absolute``) or
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional
 
 import numpy as np
+
+from ava_plugins.utils import InputError
 
 __all__ = ['ClassSelection', 'select_classes_by_gain']
 
@@ -65,9 +68,9 @@ def select_classes_by_gain(ap_main: Mapping[int, Optional[float]],
         A :class:`ClassSelection`.
     """
     if gain not in ('absolute', 'relative'):
-        raise ValueError(f"gain must be 'absolute' or 'relative', got {gain!r}")
+        raise InputError(f"gain must be 'absolute' or 'relative', got {gain!r}")
     if top_k is not None and top_k < 0:
-        raise ValueError(f'top_k must be >= 0, got {top_k}')
+        raise InputError(f'top_k must be >= 0, got {top_k}')
     ids = sorted(c for c in set(ap_main) & set(ap_spec)
                  if ap_main[c] is not None and ap_spec[c] is not None)
     a = np.array([ap_main[c] for c in ids], np.float64)

@@ -30,6 +30,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ava_plugins.evaluation import AVATable
+from ava_plugins.utils import InputError
 from .box_fusion import fuse_boxes
 from .weights import EnsembleWeights, uniform_weights
 
@@ -61,9 +62,9 @@ def combine_results(tables: Sequence[AVATable],
         The combined table, rows ordered by keyframe, box and class.
     """
     if not tables:
-        raise ValueError('combine_results: no result tables given')
+        raise InputError('combine_results: no result tables given')
     if weights is not None and len(weights.models) != len(tables):
-        raise ValueError(f'combine_results: {len(weights.models)} weight rows for '
+        raise InputError(f'combine_results: {len(weights.models)} weight rows for '
                          f'{len(tables)} result tables')
     names = np.unique(np.concatenate([t.video_names for t in tables]))
     vid = np.concatenate([np.searchsorted(names, t.video_names)[t.video_codes] for t in tables])

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmaction.evaluation.functional import top_k_accuracy
 
-from ava_plugins.utils import atomic_open
+from ava_plugins.utils import InputError, atomic_open
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -42,17 +42,17 @@ def fuse_scores(scores: Sequence[np.ndarray],
         apply_softmax: softmax each model's rows first (scores are logits).
     """
     if not scores:
-        raise ValueError('fuse_scores: no score matrices given')
+        raise InputError('fuse_scores: no score matrices given')
     arrays = [np.asarray(s, dtype=np.float64) for s in scores]
     for m, a in enumerate(arrays):
         if a.ndim != 2 or a.shape != arrays[0].shape:
-            raise ValueError(f'fuse_scores: model {m} has scores of shape {a.shape}, expected '
+            raise InputError(f'fuse_scores: model {m} has scores of shape {a.shape}, expected '
                              f'(N, C) = {arrays[0].shape} like model 0')
     w = np.ones(len(arrays)) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (len(arrays), ):
-        raise ValueError(f'fuse_scores: {len(w)} weights for {len(arrays)} models')
+        raise InputError(f'fuse_scores: {len(w)} weights for {len(arrays)} models')
     if (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f'fuse_scores: weights must be >= 0 and not all 0, got {w.tolist()}')
+        raise InputError(f'fuse_scores: weights must be >= 0 and not all 0, got {w.tolist()}')
     if apply_softmax:
         arrays = [softmax(a) for a in arrays]
     return np.tensordot(w / w.sum(), np.stack(arrays), axes=1)
@@ -80,7 +80,7 @@ def accuracy_report(scores: np.ndarray, labels: Sequence[int],
     """
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) != len(scores):
-        raise ValueError(f'accuracy_report: {len(scores)} score rows for {len(labels)} labels')
+        raise InputError(f'accuracy_report: {len(scores)} score rows for {len(labels)} labels')
     topk = tuple(k for k in topk if k <= scores.shape[1])
     accs = top_k_accuracy(scores, labels, topk)
     report = {f'top{k}': float(a) for k, a in zip(topk, accs)}
@@ -95,28 +95,28 @@ def load_recognition_dump(path: str) -> Tuple[np.ndarray, np.ndarray]:
     """
     import mmengine
     if not osp.isfile(path):
-        raise ValueError(f'{path}: recognition dump not found')
+        raise InputError(f'{path}: recognition dump not found')
     try:
         samples = mmengine.load(path)
     except Exception as err:  # unpickling errors have many types
-        raise ValueError(f'{path}: not a readable pickle ({err!r})') from None
+        raise InputError(f'{path}: not a readable pickle ({err!r})') from None
     if not isinstance(samples, list) or not samples:
-        raise ValueError(f'{path}: expected a non-empty list of data samples (tools/test.py '
+        raise InputError(f'{path}: expected a non-empty list of data samples (tools/test.py '
                          f'--dump), got {type(samples).__name__}')
     scores: List[np.ndarray] = []
     labels: List[int] = []
     for i, sample in enumerate(samples):
         if not isinstance(sample, dict) or 'pred_score' not in sample or 'gt_label' not in sample:
-            raise ValueError(f'{path}: sample {i} has no pred_score / gt_label')
+            raise InputError(f'{path}: sample {i} has no pred_score / gt_label')
         scores.append(np.asarray(sample['pred_score'], dtype=np.float64).reshape(-1))
         label = np.asarray(sample['gt_label']).reshape(-1)
         if label.size != 1:
-            raise ValueError(f'{path}: sample {i} has a multi-label gt_label; late fusion here is '
+            raise InputError(f'{path}: sample {i} has a multi-label gt_label; late fusion here is '
                              f'single-label (Kinetics, Moments in Time)')
         labels.append(int(label[0]))
     sizes = {len(s) for s in scores}
     if len(sizes) != 1:
-        raise ValueError(f'{path}: samples have different numbers of classes {sorted(sizes)}')
+        raise InputError(f'{path}: samples have different numbers of classes {sorted(sizes)}')
     return np.stack(scores), np.asarray(labels, dtype=np.int64)
 
 
@@ -133,11 +133,11 @@ def load_recognition_dumps(paths: Sequence[str]) -> Tuple[List[np.ndarray], np.n
         if labels is None:
             labels = lab
         elif s.shape != scores[0].shape:
-            raise ValueError(f'{path}: {s.shape[0]} samples x {s.shape[1]} classes, but '
+            raise InputError(f'{path}: {s.shape[0]} samples x {s.shape[1]} classes, but '
                              f'{paths[0]} has {scores[0].shape[0]} x {scores[0].shape[1]}')
         elif (lab != labels).any():
             i = int(np.flatnonzero(lab != labels)[0])
-            raise ValueError(f'{path}: sample {i} has label {lab[i]} but {paths[0]} has '
+            raise InputError(f'{path}: sample {i} has label {lab[i]} but {paths[0]} has '
                              f'{labels[i]}: dumps must list the same videos in the same order')
         scores.append(s)
     return scores, labels

@@ -14,6 +14,7 @@ import numpy as np
 
 from ava_plugins.evaluation import AVAInputError
 from ava_plugins.evaluation.ava_io import atomic_open
+from ava_plugins.utils import InputError
 
 PathLike = Union[str, os.PathLike]
 
@@ -50,7 +51,7 @@ def uniform_weights(models: Sequence[str],
     m = len(models)
     w = np.ones(m) if model_weights is None else np.asarray(model_weights, np.float64)
     if w.shape != (m, ) or (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
-        raise ValueError(f'model weights must be {m} non-negative numbers with a positive sum,'
+        raise InputError(f'model weights must be {m} non-negative numbers with a positive sum,'
                          f' got {list(np.atleast_1d(w))}')
     ids = np.unique(np.asarray(class_ids, np.int64))
     return EnsembleWeights(list(models), ids, np.repeat((w / w.sum())[:, None], len(ids), 1))
@@ -69,7 +70,7 @@ def replacement_weights(models: Sequence[str], class_ids: Sequence[int],
     w[0] = 1.0
     for cid, model in replace.items():
         if not 0 <= model < len(models):
-            raise ValueError(f'replacement of class {cid}: model index {model} is not in '
+            raise InputError(f'replacement of class {cid}: model index {model} is not in '
                              f'0..{len(models) - 1}')
     if replace:
         cols = np.searchsorted(ids, np.fromiter(replace.keys(), np.int64, len(replace)))
@@ -94,7 +95,7 @@ def fit_class_weights(models: Sequence[str],
         :class:`EnsembleWeights`; a class where every AP is None or 0 gets equal weights.
     """
     if len(per_class_ap) != len(models) or not models:
-        raise ValueError(f'need one per-class AP dict per model: {len(models)} models, '
+        raise InputError(f'need one per-class AP dict per model: {len(models)} models, '
                          f'{len(per_class_ap)} AP dicts')
     ids = np.unique(np.fromiter((c for ap in per_class_ap for c in ap), np.int64))
     ap = np.zeros((len(models), len(ids)))
@@ -103,7 +104,7 @@ def fit_class_weights(models: Sequence[str],
         vals = np.array([np.nan if v is None else v for v in aps.values()], np.float64)
         ap[m, np.searchsorted(ids, keys)] = np.nan_to_num(vals, nan=0.0)
     if (ap < 0).any() or (ap > 1).any():
-        raise ValueError('per-class AP must lie in [0, 1]')
+        raise InputError('per-class AP must lie in [0, 1]')
     score = ap**power
     total = score.sum(axis=0, keepdims=True)
     w = np.where(total > 0, score / np.where(total > 0, total, 1.0), 1.0 / len(models))

@@ -30,6 +30,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..utils import InputError
 from ..utils import atomic_open  # noqa: F401  (re-exported for the readers' users)
 from .csv_parser import parse_numeric_csv
 
@@ -37,7 +38,7 @@ CLIP_TOLERANCE = 1e-3
 PathLike = Union[str, os.PathLike]
 
 
-class AVAInputError(ValueError):
+class AVAInputError(InputError):
     """Bad AVA evaluation input; the message names the file, line and what was expected."""
 
 

@@ -4,16 +4,17 @@ from .losses import PoseSoftmaxBCELoss, PoseSoftmaxFocalLoss
 from .pose import CPNGlobalNet, CPNHead, CPNRefineNet
 from .recognition import (AudioEmbeddingMLP, LearnableRelation3d, MaskNonLocal3d,
                           ResNet3dRelation, SEResNetAudio, VGGishHead)
-from .roi_heads import (OFFICIAL_ROI_LAYER, ACARHead, ACFBHead, GlobalSceneBranch, HR2ONL,
-                        LFBBranch, PoseSoftmaxBBoxHeadAVA, ThreeBranchHead, ThreeBranchRoIHead)
+from .roi_heads import (OFFICIAL_ROI_LAYER, ACARHead, ACFBHead, BoxJitterRoIHead,
+                        GlobalSceneBranch, HR2ONL, LFBBranch, PoseSoftmaxBBoxHeadAVA,
+                        ThreeBranchHead, ThreeBranchRoIHead)
 from .tta import AVATTAModel, ava_tta_pipeline
 
 __all__ = [
     'CPNGlobalNet', 'CPNHead', 'CPNRefineNet',
     'AudioEmbeddingMLP', 'LearnableRelation3d', 'MaskNonLocal3d', 'ResNet3dRelation',
     'SEResNetAudio', 'VGGishHead',
-    'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'ACFBHead', 'GlobalSceneBranch', 'HR2ONL',
-    'LFBBranch', 'MeanPadDataPreprocessor',
+    'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'ACFBHead', 'BoxJitterRoIHead',
+    'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'MeanPadDataPreprocessor',
     'OFFICIAL_ROI_LAYER', 'PoseSoftmaxBBoxHeadAVA', 'PoseSoftmaxBCELoss', 'PoseSoftmaxFocalLoss',
     'ThreeBranchHead', 'ThreeBranchRoIHead'
 ]

@@ -7,11 +7,23 @@ videos are dealt to ranks deterministically (the same ranks and world size as tr
 ``mmengine.dist`` when not given), finished shards are skipped, and each video's shard is
 written atomically, so a crash costs at most the videos in flight. The model-specific part is
 ``compute_fn(video_id) -> (timestamps, features, boxes)``.
+
+A bank records the settings that made it (``settings.json``: config, checkpoint fingerprint,
+boxes, feature options), one record per ``settings_key`` (the tool's split: one bank may hold
+a training split extracted at GT boxes and a validation split at detections); a rerun with other
+settings for a key is refused rather than mixing old shards with new ones (``overwrite=True``
+removes that key's videos first).
 """
+import json
+import os
 import os.path as osp
+import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from .feature_bank import FeatureBank
+from ..utils import atomic_open, remove_stale_temporaries
+from .feature_bank import FeatureBank, FeatureBankError
+
+SETTINGS = 'settings.json'
 
 __all__ = ['assign_videos', 'extract_bank']
 
@@ -41,7 +53,10 @@ def extract_bank(bank_dir: str,
                  world_size: Optional[int] = None,
                  progress: bool = True,
                  item_shape: Optional[Sequence[int]] = None,
-                 dtype='float16') -> Dict[str, List[str]]:
+                 dtype='float16',
+                 settings: Optional[dict] = None,
+                 settings_key: str = 'default',
+                 overwrite: bool = False) -> Dict[str, List[str]]:
     """Fill ``bank_dir`` with the shards of this rank's share of ``videos``.
 
     Args:
@@ -54,6 +69,10 @@ def extract_bank(bank_dir: str,
         progress: show a progress bar (on rank 0).
         item_shape, dtype: of a new bank; ``None`` takes the shape of the first computed
             features. An existing bank must match.
+        settings: JSON-serialisable description of what computes the features; the videos
+            recorded under ``settings_key`` must have been made with the same (else
+            :class:`FeatureBankError`, naming the keys that differ), unless ``overwrite``
+            removes their shards first.
 
     Returns:
         ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
@@ -64,6 +83,10 @@ def extract_bank(bank_dir: str,
         rank = dist_rank if rank is None else rank
         world_size = dist_world if world_size is None else world_size
     mine = assign_videos(videos, rank, world_size)
+    remove_stale_temporaries(osp.join(bank_dir, 'shards'))  # of writers killed earlier
+    remove_stale_temporaries(bank_dir)
+    if settings is not None:
+        _check_settings(bank_dir, settings, settings_key, videos, overwrite, rank)
     if item_shape is not None:
         bank = FeatureBank.create(bank_dir, item_shape, dtype)
     elif osp.exists(osp.join(bank_dir, 'meta.json')):
@@ -93,3 +116,64 @@ def extract_bank(bank_dir: str,
         bank.write_video(video, timestamps, features, boxes)
         done['computed'].append(video)
     return done
+
+
+def _remove_videos(bank_dir: str, videos: Sequence[str]) -> None:
+    """Remove the shards and indexes of ``videos`` from the bank in ``bank_dir``."""
+    if not osp.exists(osp.join(bank_dir, 'meta.json')):
+        return
+    bank = FeatureBank(bank_dir)
+    for video in videos:
+        for path in (bank.index_path(video), bank.shard_path(video)):  # index first: unfinished
+            if osp.exists(path):
+                os.remove(path)
+
+
+def _check_settings(bank_dir: str, settings: dict, key: str, videos: Sequence[str],
+                    overwrite: bool, rank: int) -> None:
+    """Rank 0 refuses to add to a bank whose ``key`` record holds other settings, and records
+    them; the other ranks wait until the record is there."""
+    path = osp.join(bank_dir, SETTINGS)
+    settings = json.loads(json.dumps(settings))  # the form they take on disk
+    if rank != 0:
+        for _ in range(600):
+            if _read_settings(path).get(key) == settings:
+                return
+            time.sleep(1)
+        raise FeatureBankError(f'{path}: rank 0 did not record the settings of this run')
+    records = _read_settings(path)
+    old = records.get(key)
+    if old == settings:
+        return
+    done = (FeatureBank(bank_dir).videos()
+            if osp.exists(osp.join(bank_dir, 'meta.json')) else [])
+    done = sorted(set(done) & set(videos))
+    if old is not None or done:
+        if not overwrite:
+            if old is None:
+                why = (f'holds {len(done)} of these videos but no record of the settings that '
+                       'made them')
+            else:
+                keys = sorted(k for k in set(old) | set(settings)
+                              if old.get(k) != settings.get(k))
+                why = f'was extracted ({key}) with other settings: ' + '; '.join(
+                    f'{k}: {old.get(k)!r} there, {settings.get(k)!r} now' for k in keys)
+            raise FeatureBankError(f'{bank_dir}: the bank {why}; extract into a new folder or '
+                                   'pass --overwrite to recompute it')
+        _remove_videos(bank_dir, done)
+    records[key] = settings
+    with atomic_open(path, 'w') as f:
+        json.dump(records, f, indent=1, sort_keys=True)
+
+
+def _read_settings(path: str) -> dict:
+    if not osp.exists(path):
+        return {}
+    try:
+        with open(path) as f:
+            records = json.load(f)
+    except (OSError, ValueError) as e:
+        raise FeatureBankError(f'{path}: unreadable settings record ({e})') from None
+    if not isinstance(records, dict):
+        raise FeatureBankError(f'{path}: expected a settings record per split')
+    return records

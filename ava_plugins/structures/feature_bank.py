@@ -38,7 +38,7 @@ from urllib.parse import quote, unquote
 
 import numpy as np
 
-from ..utils import atomic_open
+from ..utils import InputError, atomic_open
 
 __all__ = ['BankWindow', 'FeatureBank', 'FeatureBankError']
 
@@ -49,7 +49,7 @@ _FEATURES = '.npy'
 _INDEX = '.index.npz'
 
 
-class FeatureBankError(ValueError):
+class FeatureBankError(InputError):
     """A bank, shard or index file is missing, corrupt or does not match its bank."""
 
 

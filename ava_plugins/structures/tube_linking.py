@@ -1,11 +1,12 @@
 """Dynamic-programming linking of keyframe person proposals into action tubes.
 
-ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html), Sec. 1.2
-"Multi-sec training": "we link region proposals of key frames of multiple seconds into an action
-tube with dynamic programming", then sample T = 5 or 9 keyframes centred on the current one. The
-report gives no formula; we use the classic linking score of Gkioxari & Malik ("Finding action
-tubes", CVPR 2015): a tube maximises the sum of its detection scores plus ``lambda`` times the IoU
-of its boxes at consecutive keyframes.
+ByteDance AI Lab AVA Challenge 2019 Technical Report
+(https://research.google.com/ava/challenge.html), Sec. 1.2 "Multi-sec training": "we link region
+proposals of key frames of multiple seconds into an action tube with dynamic programming", then
+sample T = 5 or 9 keyframes centred on the current one. The report gives no formula; we use the
+classic linking score of Gkioxari & Malik ("Finding action tubes", CVPR 2015): a tube maximises
+the sum of its detection scores plus ``lambda`` times the IoU of its boxes at consecutive
+keyframes.
 
 Precise rule. Every proposal ``a`` at keyframe ``t`` anchors one tube over the keyframes
 ``t - T//2 .. t + T//2``. Each side (forward, backward) is optimised independently, since the two

@@ -1,4 +1,6 @@
 """Small utilities shared across ava_plugins."""
-from .atomic_io import atomic_open
+from .atomic_io import atomic_open, remove_stale_temporaries
+from .errors import EXIT_BAD_INPUT, InputError
+from .fingerprint import file_fingerprint, text_fingerprint
 
-__all__ = ['atomic_open']
+__all__ = ['atomic_open', 'remove_stale_temporaries', 'EXIT_BAD_INPUT', 'InputError', 'file_fingerprint', 'text_fingerprint']

@@ -1,12 +1,13 @@
 """The AVA "arm action" classes: actions decided by what one arm or hand does.
 
-Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1)
-trains an arm-region model on "an 'AVA arm action dataset' with 27 arm action classes, such
-as 'point to' and 'throw'" but does not list them; this list is ours: the 27 of the 60
-evaluated AVA v2.2 classes whose evidence is mostly in the arm region (arm motion, or an
-object in the hand), the report's examples (point to, throw, hit (an object), cut) included.
-Left out as whole-body or gaze actions although arms take part: carry/hold (an object),
-text on/look at a cellphone, work on a computer, hug, lift (a person), push (another person).
+Fujitsu's AVA-Kinetics 2020 report, "Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.1) trains an arm-region model on "an 'AVA
+arm action dataset' with 27 arm action classes, such as 'point to' and 'throw'" but does not list
+them; this list is ours: the 27 of the 60 evaluated AVA v2.2 classes whose evidence is mostly in
+the arm region (arm motion, or an object in the hand), the report's examples (point to, throw, hit
+(an object), cut) included. Left out as whole-body or gaze actions although arms take part:
+carry/hold (an object), text on/look at a cellphone, work on a computer, hug, lift (a person),
+push (another person).
 
 Every key starts with ``arm_`` so the file can sit in a ``_base_`` list beside a real config.
 """

@@ -1,11 +1,11 @@
 """ACFB (``configs/acfb_slowfast_r101.py``) shrunk to train on CPU in minutes on the synthetic
 AVA dataset, as ``acar_slowfast_tiny.py`` shrinks ACAR.
 
-Changed, and only these: the tiny SlowFast, widths, classes, data and schedule of
-``acar_slowfast_tiny.py``; the synthetic pipelines (8 frames, 80 px; 16:9 frames padded to a
-square for training, as the real config) with the bank window; the
-bank comes from a trained ``acar_slowfast_tiny.py`` (every synthetic clip has the same size, so
-the default canvas is the same for all)::
+Changed, and only these: the tiny SlowFast (the linear baseline's backbone, BN mode and
+optimiser), widths, classes, data and schedule of ``acar_slowfast_tiny.py``; the synthetic
+pipelines (8 frames, 80 px; 16:9 frames padded to a square for training, as the real config)
+with the bank window; the bank comes from a trained ``acar_slowfast_tiny.py`` (every synthetic
+clip has the same size, so the default canvas is the same for all)::
 
     python tools/train.py configs/synthetic/acar_slowfast_tiny.py --work-dir work_dirs/acar_tiny
     for split in train val; do python tools/extract_bank.py \\
@@ -29,18 +29,14 @@ synthetic_prerequisites = [
 ]
 synthetic_claims = ['interaction', 'long_term']  # relations, and over the bank's +-10 s
 
-slow_channels = 32  # the fast pathway has slow_channels / channel_ratio (8)
-context_channels = slow_channels * 8 + slow_channels // 8 * 8
 hidden_channels = 64
 
 model = dict(
     init_cfg=None,
-    backbone=dict(
-        slow_pathway=dict(depth=18, base_channels=slow_channels),
-        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    backbone=_base_.synthetic_backbone,
     roi_head=dict(
         shared_head=dict(
-            in_channels=context_channels, reduce_channels=2 * hidden_channels,
+            in_channels=_base_.synthetic_feat_channels, reduce_channels=2 * hidden_channels,
             hidden_channels=hidden_channels, mlp_1x1=False),  # as acar_slowfast_tiny.py
         bbox_head=dict(
             in_channels=2 * hidden_channels,

@@ -1,8 +1,8 @@
 """The arm-action model (``configs/arm_slowfast_r50.py``) shrunk to train on CPU in minutes on
 the synthetic AVA dataset, whose arm class is "tap" (id 11).
 
-Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast
-with ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels); the synthetic data, clip
+Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; the linear
+baseline's backbone, BN mode and optimiser (``_base_/synthetic_ava.py``); the synthetic data, clip
 (8 x 1) and input size (80 px); a short schedule (warm-up then cosine over 8 epochs); and the
 class list: all 11 synthetic classes (pose softmax over ids 1-4), not ``[11]`` alone.
 mmaction2's ``AVADataset`` keeps only the annotations of ``custom_classes`` and the AVA bbox
@@ -15,17 +15,14 @@ packed meta keys are the real config's; ``ArmRoIs`` reads the generator's keypoi
 """
 _base_ = ['../arm_slowfast_r50.py', '_base_/synthetic_ava.py']
 
-slow_channels = 16  # the fast pathway has slow_channels / channel_ratio (8)
 synthetic_anno_root = 'data/synthetic_ava/annotations'
 
 model = dict(
     init_cfg=None,
-    backbone=dict(
-        slow_pathway=dict(depth=18, base_channels=slow_channels),
-        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    backbone=_base_.synthetic_backbone,
     roi_head=dict(
         bbox_head=dict(
-            in_channels=slow_channels * 8 + slow_channels // 8 * 8,
+            in_channels=_base_.synthetic_feat_channels,
             num_classes=_base_.synthetic_num_classes,
             class_ids=None,
             pose_id_range=_base_.synthetic_pose_id_range)))

@@ -1,25 +1,23 @@
 """The linear baseline (``configs/linear_slowfast_r50.py``) shrunk to train on CPU in minutes
 on the synthetic AVA dataset (``tools/make_synthetic_ava.py --out data/synthetic_ava``).
 
-Changed, and only these: no pretrained weights (nothing can be downloaded); a SlowFast with
-ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels; the RoI head's input is
-128 + 16 channels); the synthetic data, clip (8 x 1) and input size (80 px); 12 classes
+Changed, and only these: no pretrained weights (nothing can be downloaded); the tiny backbone
+of every synthetic config (``_base_/synthetic_ava.py``: a SlowFast with ResNet-18 pathways of 1/4
+width, slow 16, fast 2 base channels, the RoI head's input is 128 + 16 channels; BN trained);
+the tiny configs' optimiser (mmaction2's: SGD, weight decay 1e-5, gradient clipping; lr 0.05);
+the synthetic data, clip (8 x 1) and input size (80 px); 12 classes
 with pose ids 1-4 (the pose softmax's ``pose_id_range``);
 a short schedule (warm-up then cosine, as the real recipe, over 8 epochs). The RoI head, its
 RoIAlign, pooling, dropout, loss, assigner and sampler are the real config's.
 """
 _base_ = ['../linear_slowfast_r50.py', '_base_/synthetic_ava.py']
 
-slow_channels = 16  # the fast pathway has slow_channels / channel_ratio (8)
-
 model = dict(
     init_cfg=None,
-    backbone=dict(
-        slow_pathway=dict(depth=18, base_channels=slow_channels),
-        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    backbone=_base_.synthetic_backbone,
     roi_head=dict(
         bbox_head=dict(
-            in_channels=slow_channels * 8 + slow_channels // 8 * 8,
+            in_channels=_base_.synthetic_feat_channels,
             num_classes=_base_.synthetic_num_classes,
             pose_id_range=_base_.synthetic_pose_id_range)))
 

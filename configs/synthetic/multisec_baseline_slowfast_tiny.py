@@ -1,23 +1,20 @@
 """Multi-sec stage 1 (``configs/multisec_baseline_slowfast_r50.py``) shrunk to train on CPU in
 minutes on the synthetic AVA dataset (``tools/make_synthetic_ava.py --out data/synthetic_ava``).
 
-Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast with
-ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels: RoI features have 128 + 16
-channels); head width 32 instead of 256; the synthetic data, clip (8 x 1) and input size (80 px);
-12 classes; a short schedule (warm-up then cosine over 8 epochs). RoIAlign, the head's structure,
+Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; the linear
+baseline's backbone, BN mode and optimiser (``_base_/synthetic_ava.py``: RoI features have
+128 + 16 channels); head width 32 instead of 256; the synthetic data, clip (8 x 1) and input
+size (80 px); 12 classes; a short schedule (warm-up then cosine over 8 epochs). RoIAlign, the head's structure,
 the assigner and the 1:3 sampler of 40 proposals are the real config's.
 """
 _base_ = ['../multisec_baseline_slowfast_r50.py', '_base_/synthetic_ava.py']
 
-slow_channels = 16  # the fast pathway has slow_channels / channel_ratio (8)
-feat_channels = slow_channels * 8 + slow_channels // 8 * 8
+feat_channels = _base_.synthetic_feat_channels
 head_channels = 32
 
 model = dict(
     init_cfg=None,
-    backbone=dict(
-        slow_pathway=dict(depth=18, base_channels=slow_channels),
-        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    backbone=_base_.synthetic_backbone,
     roi_head=dict(
         shared_head=dict(in_channels=feat_channels, channels=head_channels),
         bbox_head=dict(in_channels=head_channels, num_classes=_base_.synthetic_num_classes)))

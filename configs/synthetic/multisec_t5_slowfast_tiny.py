@@ -7,8 +7,7 @@ gain over stage 1.
 """
 _base_ = ['../multisec_t5_slowfast_r50.py', '_base_/synthetic_ava.py']
 
-slow_channels = 16
-feat_channels = slow_channels * 8 + slow_channels // 8 * 8
+feat_channels = _base_.synthetic_feat_channels
 head_channels = 32
 res4_img_shape = (80, 142)
 synthetic_span = 5
@@ -33,9 +32,7 @@ synthetic_prerequisites = synthetic_stage1_prerequisites + [
 synthetic_claims = ['long_term']
 
 model = dict(
-    backbone=dict(
-        slow_pathway=dict(depth=18, base_channels=slow_channels),
-        fast_pathway=dict(depth=18, base_channels=slow_channels // 8)),
+    backbone=_base_.synthetic_backbone,
     roi_head=dict(
         shared_head=dict(in_channels=feat_channels, channels=head_channels),
         bbox_head=dict(in_channels=head_channels, num_classes=_base_.synthetic_num_classes)))

@@ -1,10 +1,11 @@
 """Three Branches (``configs/three_branch_slowfast_r101.py``) shrunk to train on CPU in minutes on
 the synthetic AVA dataset (``tools/make_synthetic_ava.py --out data/synthetic_ava``).
 
-Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; a SlowFast
-with ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels: RoI and clip features have
-128 + 16 channels) with the real config's res5 dilation and BN trained (no pretrained
-statistics to freeze, as in the linear baseline); the synthetic data, clip (8 x 1), input size
+Changed, and only these (as ``linear_slowfast_tiny.py``): no pretrained weights; the linear
+baseline's backbone, BN mode and optimiser (``_base_/synthetic_ava.py``: ResNet-18 SlowFast of
+1/4 width, RoI and clip features have 128 + 16 channels, no res5 dilation, BN trained: no
+pretrained statistics to freeze; SGD with gradient clipping), so that only the head differs;
+the synthetic data, clip (8 x 1), input size
 (80 px) and augmentation (flip, no colour jitter); 12 classes (background + 11, the synthetic
 pose classes are ids 1-4); LFB latent width 64; a short schedule (warm-up then cosine over 8
 epochs). The bank (``synthetic_lfb_bank_dir``) holds the 144-d pooled person features of a
@@ -14,8 +15,7 @@ Ablations: ``three_branch_slowfast_tiny_{no_global,no_lfb,no_focal,sum_fusion}.p
 """
 _base_ = ['../three_branch_slowfast_r101.py', '_base_/synthetic_ava.py']
 
-slow_channels = 16  # the fast pathway has slow_channels / channel_ratio (8)
-feat_channels = slow_channels * 8 + slow_channels // 8 * 8
+feat_channels = _base_.synthetic_feat_channels
 lfb_latent = 64
 synthetic_lfb_bank_dir = 'data/synthetic_ava/lfb_bank'
 # The capability benchmark first trains linear_slowfast_tiny.py (same seed), extracts its bank
@@ -26,15 +26,10 @@ synthetic_prerequisites = [
 ]
 synthetic_claims = ['scene', 'long_term']  # global branch, long-term feature bank
 synthetic_classes = list(range(1, _base_.synthetic_num_classes))
-# The real recipe freezes the BN of a pretrained backbone; trained from scratch there are no
-# statistics to freeze (frozen, BN would stay the identity), so BN trains as in the baseline.
-trained_bn = dict(norm_eval=False, norm_cfg=dict(type='BN3d', requires_grad=True))
 
 model = dict(
     init_cfg=None,
-    backbone=dict(
-        slow_pathway=dict(depth=18, base_channels=slow_channels, **trained_bn),
-        fast_pathway=dict(depth=18, base_channels=slow_channels // 8, **trained_bn)),
+    backbone=_base_.synthetic_backbone,
     roi_head=dict(
         shared_head=dict(
             in_channels=feat_channels,

@@ -169,7 +169,9 @@ def stage_times(head: ACARHead, feat, rois, metas, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--no-breakdown', action='store_true')

@@ -155,7 +155,9 @@ def _spawn(kind, paths, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--workdir', default='work_dirs/bench_ava_eval')
     parser.add_argument('--keyframes', type=int, default=51000)
     parser.add_argument('--repeats', type=int, default=3)

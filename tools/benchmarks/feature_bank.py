@@ -45,7 +45,9 @@ def rss_mib():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--dir', help='bank directory (default: a temporary one, removed)')
     parser.add_argument('--videos', type=int, default=3)
     parser.add_argument('--keyframes', type=int, default=900)

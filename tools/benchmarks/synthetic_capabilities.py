@@ -47,6 +47,7 @@ from datetime import datetime
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
+from mmengine.config import DictAction  # imports no torch: CUDA_VISIBLE_DEVICES is set first
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO, 'configs', 'synthetic')
@@ -54,7 +55,9 @@ BASELINE = 'linear_slowfast_tiny.py'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--configs', nargs='+', default=['*'],
                         help='config names or globs in configs/synthetic/ (default: all heads)')
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
@@ -74,8 +77,9 @@ def parse_args(argv=None):
     parser.add_argument('--data-settings', nargs='+', default=[], metavar='KEY=VALUE',
                         help='synthetic set settings (SyntheticAVAConfig fields, e.g. '
                         'train_videos=4 seconds=20); default: the generator\'s')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                        help='overrides applied to every run, as tools/train.py')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        metavar='KEY=VALUE',
+                        help='overrides applied to every run, parsed as tools/train.py does')
     parser.add_argument('--report-only', action='store_true',
                         help='only aggregate the finished runs into the table and chart')
     parser.add_argument('--dry-run', action='store_true',
@@ -90,10 +94,11 @@ def parse_args(argv=None):
 
 def parse_key_values(items: Sequence[str], what: str) -> dict:
     """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` (values read as JSON where they parse)."""
+    from ava_plugins.utils import InputError
     out = {}
     for item in items:
         if '=' not in item:
-            raise ValueError(f'{what}: expected KEY=VALUE, got {item!r}')
+            raise InputError(f'{what}: expected KEY=VALUE, got {item!r}')
         key, value = item.split('=', 1)
         try:
             out[key] = json.loads(value)
@@ -108,8 +113,9 @@ def discover_configs(config_dir: str, patterns: Sequence[str] = ('*',)) -> List[
     """The head configs of ``config_dir`` matching any of ``patterns`` (names or globs).
 
     Every ``*.py`` directly in ``config_dir`` except test-time augmentation (``*_tta.py``);
-    ``_base_/`` is not searched. Raises ValueError for a pattern matching nothing.
+    ``_base_/`` is not searched. Raises InputError for a pattern matching nothing.
     """
+    from ava_plugins.utils import InputError
     names = sorted(f for f in os.listdir(config_dir)
                    if f.endswith('.py') and not f.endswith('_tta.py'))
     chosen = []
@@ -117,7 +123,7 @@ def discover_configs(config_dir: str, patterns: Sequence[str] = ('*',)) -> List[
         pattern = osp.basename(pattern)
         hits = [n for n in names if fnmatch.fnmatch(n, pattern) or n == pattern + '.py']
         if not hits:
-            raise ValueError(f'--configs {pattern!r} matches no head config in {config_dir} '
+            raise InputError(f'--configs {pattern!r} matches no head config in {config_dir} '
                              f'(have: {", ".join(names)})')
         chosen += [h for h in hits if h not in chosen]
     return [osp.join(config_dir, n) for n in chosen]
@@ -542,14 +548,16 @@ def main(argv=None):
     if args.device == 'cpu':
         os.environ['CUDA_VISIBLE_DEVICES'] = ''  # before torch initialises CUDA
     import torch
+
+    from ava_plugins.utils import InputError
     if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: torch sees no GPU on this machine')
+        raise InputError('--device cuda: torch sees no GPU on this machine')
     from ava_plugins.engine.synthetic_runs import ensure_synthetic_data, read_data_meta
 
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root or osp.join(work_dir, 'data'))
     settings = parse_key_values(args.data_settings, '--data-settings')
-    cfg_options = parse_key_values(args.cfg_options, '--cfg-options')
+    cfg_options = dict(args.cfg_options)
     configs = discover_configs(args.config_dir, args.configs)
     baseline = osp.join(args.config_dir, args.baseline)
     os.makedirs(work_dir, exist_ok=True)
@@ -604,4 +612,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from ava_plugins.engine.cli import run_cli
+    sys.exit(run_cli(main))

@@ -48,7 +48,9 @@ def time_ms(fn, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--keyframes', type=int, default=900)
     parser.add_argument('--boxes', type=int, default=20)
     parser.add_argument('--span', type=int, default=9)

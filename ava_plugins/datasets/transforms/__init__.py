@@ -1,11 +1,10 @@
 """Data transforms of ava_plugins (mmaction2 ``TRANSFORMS``)."""
 from .arm_rois import ArmRoIs
-from .box_jitter import RandomBoxJitter
 from .load_bank_window import LoadBankWindow
 from .load_lfb_window import LoadLFBWindow
 from .load_tube_res4 import LoadTubeRes4
 from .pad_to_square import PadToSquare
 
 __all__ = [
-    'ArmRoIs', 'LoadBankWindow', 'LoadLFBWindow', 'LoadTubeRes4', 'PadToSquare', 'RandomBoxJitter'
+    'ArmRoIs', 'LoadBankWindow', 'LoadLFBWindow', 'LoadTubeRes4', 'PadToSquare'
 ]

@@ -1,9 +1,10 @@
 """Arm-region RoIs from person keypoints (Fujitsu, AVA-Kinetics 2020).
 
-Report "Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1 "Arm action detection": "CPN
-is used to get the keypoints of person. Then, the key points of the elbow and wrist are used
-to judge whether they are inside the image. If one arm area meets the requirement, the body
-box will be replaced by the moderately enlarged arm box."
+Report "Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.1 "Arm action detection": "CPN is used to
+get the keypoints of person. Then, the key points of the elbow and wrist are used to judge whether
+they are inside the image. If one arm area meets the requirement, the body box will be replaced by
+the moderately enlarged arm box."
 
 Rules implemented here (what the report leaves open is marked *ours*):
 

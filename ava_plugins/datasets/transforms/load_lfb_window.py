@@ -1,9 +1,9 @@
 """Long-term feature-bank window of the Three Branches model (LFB).
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3 "Long-Term Feature Operation": "we
-select 305 person features (5 persons per second, 61 seconds in total) around the center
-clips". A :class:`~.load_bank_window.LoadBankWindow` with those defaults, 1-D items and the
-keys ``ThreeBranchRoIHead`` reads.
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3 "Long-Term Feature Operation": "we select 305 person features (5 persons per second, 61 seconds
+in total) around the center clips". A :class:`~.load_bank_window.LoadBankWindow` with those
+defaults, 1-D items and the keys ``ThreeBranchRoIHead`` reads.
 """
 from typing import Optional
 

@@ -1,8 +1,9 @@
 """Per-sample loading of a proposal tube's keyframes and their cached res4 volumes (multi-sec).
 
-ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html, Sec. 1.2): for each
-keyframe ``t``, ``K`` (5) keyframes are sampled uniformly over the ``T`` seconds of the linked
-tubes (``tools/link_tubes.py --span T``): offsets ``round(linspace(-T//2, T//2, K))``, i.e.
+ByteDance AI Lab AVA Challenge 2019 Technical Report
+(https://research.google.com/ava/challenge.html, Sec. 1.2): for each keyframe ``t``, ``K`` (5)
+keyframes are sampled uniformly over the ``T`` seconds of the linked tubes (``tools/link_tubes.py
+--span T``): offsets ``round(linspace(-T//2, T//2, K))``, i.e.
 -2..2 for T = 5 and -4, -2, 0, 2, 4 for T = 9. Their res4 volumes come from the project's
 :class:`~ava_plugins.structures.FeatureBank` (``tools/extract_bank.py --feature res4``, one
 packed item per keyframe clip), read through memory maps in the dataloader workers.

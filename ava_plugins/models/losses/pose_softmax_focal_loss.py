@@ -1,10 +1,11 @@
 """Pose-softmax focal loss (Three Branches report, §3 "Training Loss").
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3: "one person could have one and only
-one pose action. For these pose classes, we use Softmax-based loss instead of Sigmoid-based
-loss ... Taking the unbalance nature of action class into account, we adopt focal loss". As in
-AlphAction (same lab; ``ActionLossComputation``), the pose group gets a softmax focal term and
-every other class a sigmoid focal term, with ``gamma = 2`` by default:
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3: "one person could have one and only one pose action. For these pose classes, we use
+Softmax-based loss instead of Sigmoid-based loss ... Taking the unbalance nature of action class
+into account, we adopt focal loss". As in AlphAction (same lab; ``ActionLossComputation``), the
+pose group gets a softmax focal term and every other class a sigmoid focal term, with ``gamma =
+2`` by default:
 
 * pose group, person ``i`` with pose label ``t``: ``-(1 - p_it)^gamma * log p_it``, ``p_i`` the
   softmax over the pose columns. With several pose labels (annotation noise) the target is the

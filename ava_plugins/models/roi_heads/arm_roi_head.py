@@ -1,13 +1,14 @@
 """``AVARoIHead`` of the arm-action model: predictions on arm RoIs reported on person boxes.
 
-Fujitsu, AVA-Kinetics 2020 ("Multi-scale Spatiotemporal Features for Action Localization", https://research.google.com/ava/challenge.html, Sec. 2.1
-"Arm action detection"): the arm area is the RoI ("the body box will be replaced by the
-moderately enlarged arm box", :class:`~ava_plugins.datasets.transforms.ArmRoIs`), and the arm
-model's results of the selected classes are merged into the main model's, person by person.
-AVA evaluation and that merge need the scores on the person boxes, so at test time this head
-classifies the arm RoIs as ``AVARoIHead`` does, then gives each person, for every class, the
-maximum over its (one or two) arm RoIs (*ours*: the report does not say how a person's two
-arms combine; an action done with either arm is the person's action).
+Fujitsu, AVA-Kinetics 2020 ("Multi-scale Spatiotemporal Features for Action Localization",
+https://research.google.com/ava/challenge.html, Sec. 2.1 "Arm action detection"): the arm area is
+the RoI ("the body box will be replaced by the moderately enlarged arm box",
+:class:`~ava_plugins.datasets.transforms.ArmRoIs`), and the arm model's results of the selected
+classes are merged into the main model's, person by person. AVA evaluation and that merge need the
+scores on the person boxes, so at test time this head classifies the arm RoIs as ``AVARoIHead``
+does, then gives each person, for every class, the maximum over its (one or two) arm RoIs (*ours*:
+the report does not say how a person's two arms combine; an action done with either arm is the
+person's action).
 
 Boxes: ``ArmRoIs`` writes ``arm_person_bboxes`` (the person boxes normalised to the original
 frame, before any resize, crop or flip) and ``arm_person_index`` (each RoI's person) into the

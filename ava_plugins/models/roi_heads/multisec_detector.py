@@ -1,12 +1,12 @@
 """Stage-2 detector of the multi-second model: cached res4 volumes in, res5 + RoI head on top.
 
-ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html, Sec. 1.2): res4 feature volumes
-are precomputed (``tools/extract_bank.py --feature res4``) and only res5 and the head are
-fine-tuned, initialised from the stage-1 model. The detector keeps the full SlowFast backbone
-(its parameter names are the stage-1 checkpoint's, so ``load_from`` the stage-1 checkpoint
-initialises res5 and the head); res1-4 are never run, so they receive no gradient (the configs
-also freeze them, ``frozen_stages=3``, so distributed training sees no unused trainable
-parameter).
+ByteDance AI Lab AVA Challenge 2019 Technical Report
+(https://research.google.com/ava/challenge.html, Sec. 1.2): res4 feature volumes are precomputed
+(``tools/extract_bank.py --feature res4``) and only res5 and the head are fine-tuned, initialised
+from the stage-1 model. The detector keeps the full SlowFast backbone (its parameter names are the
+stage-1 checkpoint's, so ``load_from`` the stage-1 checkpoint initialises res5 and the head);
+res1-4 are never run, so they receive no gradient (the configs also freeze them,
+``frozen_stages=3``, so distributed training sees no unused trainable parameter).
 """
 from mmdet.models.detectors import FastRCNN
 from mmdet.registry import MODELS

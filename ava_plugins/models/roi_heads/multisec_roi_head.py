@@ -1,12 +1,13 @@
 """``AVARoIHead`` for the multi-second model: each proposal pooled along its linked tube.
 
-ByteDance AI Lab AVA Challenge 2019 Technical Report (https://research.google.com/ava/challenge.html, Sec. 1.2). Assignment and
-sampling are the stage-1 ones, on the keyframe boxes (positive if IoU > 0.5 with a ground truth,
-40 per clip at 1:3). Each kept proposal then has ``K`` RoIs, one per sampled keyframe of its
-tube (``LoadTubeRes4`` packs ``tube_boxes`` ``(n, K, 4)`` in pixels and ``tube_clips`` ``(n,
-K)``, the clip of the sample each box is pooled from, so a keyframe without a tube box or without
-a cached volume borrows the nearest valid one); the ``MultiSecHead`` turns the ``K`` RoI volumes
-into V_m and the bbox head classifies the proposal.
+ByteDance AI Lab AVA Challenge 2019 Technical Report
+(https://research.google.com/ava/challenge.html, Sec. 1.2). Assignment and sampling are the
+stage-1 ones, on the keyframe boxes (positive if IoU > 0.5 with a ground truth, 40 per clip at
+1:3). Each kept proposal then has ``K`` RoIs, one per sampled keyframe of its tube
+(``LoadTubeRes4`` packs ``tube_boxes`` ``(n, K, 4)`` in pixels and ``tube_clips`` ``(n, K)``, the
+clip of the sample each box is pooled from, so a keyframe without a tube box or without a cached
+volume borrows the nearest valid one); the ``MultiSecHead`` turns the ``K`` RoI volumes into V_m
+and the bbox head classifies the proposal.
 
 Ground-truth boxes that a sampler adds as proposals (``add_gt_as_proposals=True``) have no
 tube: their keyframe box is used at every sampled keyframe.

@@ -1,10 +1,11 @@
 """mmaction2's ``ResNet3dSlowFast`` split after res4, and the packing of its res4 outputs.
 
-ByteDance AI Lab's multi-second model (ByteDance AI Lab AVA Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.2):
-"Due to memory limits, we precompute res4 feature volumes off-the-shelf and finetune res5 stage
-parameters loaded from baseline model." :func:`slowfast_res4` runs the backbone up to the res4
-outputs of both pathways (before the lateral fast->slow fusion that feeds res5);
-:func:`slowfast_res5` runs the rest (that fusion, then res5 of both pathways), so
+ByteDance AI Lab's multi-second model (ByteDance AI Lab AVA Challenge 2019 Technical Report,
+https://research.google.com/ava/challenge.html, Sec. 1.2): "Due to memory limits, we precompute
+res4 feature volumes off-the-shelf and finetune res5 stage parameters loaded from baseline model."
+:func:`slowfast_res4` runs the backbone up to the res4 outputs of both pathways (before the
+lateral fast->slow fusion that feeds res5); :func:`slowfast_res5` runs the rest (that fusion, then
+res5 of both pathways), so
 ``slowfast_res5(b, *slowfast_res4(b, x)) == b(x)``. That fusion convolution is mmaction2's
 ``layer3_lateral``, frozen together with res1-4 by ``frozen_stages=3`` in the stage-2 configs:
 only res5 (``layer4`` of both pathways) is fine-tuned, as the report says.

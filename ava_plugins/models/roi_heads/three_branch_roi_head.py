@@ -1,31 +1,32 @@
 """``AVARoIHead`` for the Three Branches model: bank windows in, global loss out.
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3-4. mmaction2's ``AVARoIHead`` hands its
-shared head only the RoI features, the clip features and the metainfo, and its loss is the bbox
-head's alone. The Three Branches model also needs, per clip, the long-term bank window (loaded
-in the data pipeline by ``LoadLFBWindow`` and packed as the data-sample fields ``lfb_feat``
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3-4. mmaction2's ``AVARoIHead`` hands its shared head only the RoI features, the clip features
+and the metainfo, and its loss is the bbox head's alone. The Three Branches model also needs, per
+clip, the long-term bank window (loaded in the data pipeline by ``LoadLFBWindow`` and packed as
+the data-sample fields ``lfb_feat``
 ``(L, C)`` and ``lfb_mask`` ``(L,)``, so the data preprocessor moves them to the device) and the
 clip's scene label for the global loss (:func:`~.shared_heads.global_branch.scene_labels` of
 the ground-truth persons). This head passes both and adds ``loss_global`` to the losses.
 
-Training-time box jitter (report §4: "random box jittering"): with ``train_box_jitter = r > 0``
-each sampled RoI's coordinates move independently by up to ``r`` times the box width (x) or
-height (y), then are clipped to the clip; the RoI keeps the labels of its assignment, as
-AlphAction (same lab) jitters its sampled boxes.
+Training-time box jitter (report §4: "random box jittering"): ``train_box_jitter = r > 0`` moves
+each sampled RoI's coordinates as :class:`~.box_jitter_roi_head.BoxJitterRoIHead` does (after
+assignment: the RoI keeps the labels of its assignment, as AlphAction, same lab, jitters its
+sampled boxes).
 """
 from typing import List, Optional, Tuple, Union
 
 import torch
-from mmaction.models.roi_heads import AVARoIHead
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox2roi
 from torch import Tensor
 
+from .box_jitter_roi_head import BoxJitterRoIHead
 from .shared_heads.global_branch import scene_labels
 
 
 @MODELS.register_module()
-class ThreeBranchRoIHead(AVARoIHead):
+class ThreeBranchRoIHead(BoxJitterRoIHead):
     """``AVARoIHead`` whose shared head is a ``ThreeBranchHead``.
 
     Args:
@@ -36,12 +37,9 @@ class ThreeBranchRoIHead(AVARoIHead):
     """
 
     def __init__(self, train_box_jitter: float = 0., **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(train_box_jitter=train_box_jitter, **kwargs)
         if not self.with_shared_head or not hasattr(self.shared_head, 'with_lfb'):
             raise ValueError('ThreeBranchRoIHead needs shared_head=dict(type="ThreeBranchHead")')
-        if not 0 <= train_box_jitter < 0.5:
-            raise ValueError(f'train_box_jitter must lie in [0, 0.5), got {train_box_jitter}')
-        self.train_box_jitter = train_box_jitter
 
     # ---------------------------------------------------------------- inputs
     def bank_windows(self, data_samples) -> Tuple[Optional[Tensor], Optional[Tensor]]:
@@ -61,20 +59,6 @@ class ThreeBranchRoIHead(AVARoIHead):
             raise ValueError(f'bank windows of one batch differ in shape: '
                              f'{[tuple(f.shape) for f in feats]}')
         return torch.stack(feats), torch.stack(masks).bool()
-
-    def jitter_rois(self, rois: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Randomly shifted copy of training ``rois`` ``(n, 5)``, clipped to each clip."""
-        if self.train_box_jitter <= 0 or len(rois) == 0:
-            return rois
-        boxes = rois[:, 1:]
-        wh = (boxes[:, 2:] - boxes[:, :2]).repeat(1, 2)
-        shift = (torch.rand_like(boxes) * 2 - 1) * self.train_box_jitter * wh
-        hw = torch.tensor([tuple(m['img_shape'])[:2] for m in batch_img_metas],
-                          dtype=boxes.dtype,
-                          device=boxes.device)[rois[:, 0].long()]
-        upper = hw.flip(1).repeat(1, 2)  # (w, h, w, h)
-        jittered = torch.minimum((boxes + shift).clamp(min=0), upper)
-        return torch.cat([rois[:, :1], jittered], dim=1)
 
     # ---------------------------------------------------------------- forward
     def _bbox_forward(self,

@@ -38,6 +38,19 @@ capability benchmark; training ignores them):
 synthetic_num_classes = 12
 synthetic_pose_id_range = (1, 4)  # stand, walk, jump, sit: one per actor per second
 
+# The backbone of every tiny config, the linear baseline's, so that only the heads differ
+# (``model = dict(backbone=_base_.synthetic_backbone, ...)``): mmaction2's SlowFast with
+# ResNet-18 pathways of 1/4 width (slow 16, fast 2 base channels: 128 + 16 = 144 output
+# channels), res5 spatial stride 1 without dilation, BN trained with its statistics (trained from
+# scratch there are no pretrained statistics to freeze: frozen, BN would stay the identity).
+synthetic_slow_channels = 16  # the fast pathway has slow_channels / channel_ratio (8)
+synthetic_feat_channels = synthetic_slow_channels * 8 + synthetic_slow_channels // 8 * 8
+synthetic_pathway = dict(depth=18, dilations=(1, 1, 1, 1), norm_eval=False,
+                         norm_cfg=dict(type='BN3d', requires_grad=True))
+synthetic_backbone = dict(
+    slow_pathway=dict(base_channels=synthetic_slow_channels, **synthetic_pathway),
+    fast_pathway=dict(base_channels=synthetic_slow_channels // 8, **synthetic_pathway))
+
 
 def _anno(name):
     return f'data/synthetic_ava/annotations/{name}'
@@ -80,8 +93,9 @@ synthetic_evaluator = dict(
 
 
 def _schedule(epochs):
-    """The tiny configs' schedule: one epoch of linear warm-up, then cosine to 0; SGD lr 0.05
-    (with the real config's momentum and weight decay); one checkpoint, one validation, at the
+    """The tiny configs' schedule: one epoch of linear warm-up, then cosine to 0; the linear
+    baseline's optimiser for every tiny config (mmaction2's AVA recipe: SGD, momentum 0.9, weight
+    decay 1e-5, gradient norm clipped at 40) at lr 0.05; one checkpoint, one validation, at the
     end."""
     return dict(
         train_cfg=dict(max_epochs=epochs, val_begin=epochs, val_interval=epochs),
@@ -91,7 +105,9 @@ def _schedule(epochs):
             dict(type='CosineAnnealingLR', T_max=epochs - 1, eta_min=0, by_epoch=True, begin=1,
                  end=epochs, convert_to_iter_based=True)
         ],
-        optim_wrapper=dict(optimizer=dict(lr=0.05)),
+        optim_wrapper=dict(  # _delete_: the same whatever the real config's optimiser is
+            optimizer=dict(_delete_=True, type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-5),
+            clip_grad=dict(_delete_=True, max_norm=40, norm_type=2)),
         default_hooks=dict(checkpoint=dict(interval=epochs), logger=dict(interval=10)))
 
 

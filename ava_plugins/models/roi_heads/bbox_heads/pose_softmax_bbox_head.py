@@ -10,6 +10,13 @@ Which columns are pose classes is derived from the class list, never from positi
 ``k`` (after the background column 0 when ``background_class``) holds AVA id ``class_ids[k]``.
 ``class_ids`` defaults to ``1 .. num_classes - 1`` (mmaction2's layout without
 ``custom_classes``); with ``custom_classes`` in the dataset, pass the same list here.
+
+Loss normalisation: the loss is the mean over the positive RoIs (x classes) of the process's
+mini-batch, as ``BBoxHeadAVA``. With ``global_roi_mean=True`` it is the mean over the RoIs of the
+whole distributed batch, as the official ACAR-Net ``main.py`` computes it
+(``loss * num_rois / tot_rois * world_size``, ``tot_rois`` all-reduced): each process scales its
+mean by ``n_local * world_size / n_total``, so after DDP's gradient averaging (a mean over
+processes) the gradient is that of the global mean; processes with more RoIs weigh more.
 """
 from typing import List, Optional, Sequence
 
@@ -17,6 +24,7 @@ import torch
 import torch.nn as nn
 from mmaction.models.roi_heads.bbox_heads.bbox_head import BBoxHeadAVA
 from mmdet.registry import MODELS
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -38,6 +46,8 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
         loss_cls: config of the loss module, built with ``class_ids``, ``pose_id_range`` and
             ``reduction='none'`` and called as ``loss(logits, targets, reduction_override)``.
             Defaults to ``PoseSoftmaxBCELoss``.
+        global_roi_mean: normalise the loss by the RoI count of the whole distributed batch
+            (all-reduced) instead of the process's own (module docstring). Defaults to False.
         **kwargs: the arguments of ``BBoxHeadAVA`` (``multilabel`` must stay True).
     """
 
@@ -47,6 +57,7 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
                  pose_id_range: Sequence[int] = (1, 14),
                  cls_bias: bool = False,
                  loss_cls: Optional[dict] = None,
+                 global_roi_mean: bool = False,
                  **kwargs) -> None:
         if not kwargs.get('multilabel', True):
             raise ValueError('PoseSoftmaxBBoxHeadAVA is multi-label (multilabel=True)')
@@ -76,6 +87,7 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
                      reduction='none', **loss_cls))
         if not cls_bias:
             self.fc_cls = nn.Linear(self.in_channels, self.num_classes, bias=False)
+        self.global_roi_mean = bool(global_roi_mean)
 
     def init_weights(self) -> None:
         """Xavier-normal weights and zero bias, as ``BBoxHeadAVA`` (bias may be absent)."""
@@ -125,8 +137,21 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
         pt = torch.exp(-loss)
         focal = self.focal_alpha * (1 - pt)**self.focal_gamma * loss
         # no positive RoI: a zero loss that keeps the graph (the parent would give NaN)
-        losses['loss_action_cls'] = focal.mean() if focal.numel() else cls_score.sum() * 0.
+        loss = focal.mean() if focal.numel() else cls_score.sum() * 0.
+        losses['loss_action_cls'] = loss * self.roi_count_scale(len(focal), cls_score.device)
         return dict(loss_bbox=losses, bbox_targets=cls_targets)
+
+    def roi_count_scale(self, num_rois: int, device) -> float:
+        """Factor from the local mean over ``num_rois`` RoIs to this process's share of the
+        global mean: ``num_rois * world_size / total`` (1 unless ``global_roi_mean`` in a
+        distributed run). Every process must call it (it all-reduces)."""
+        world = get_world_size()
+        if not self.global_roi_mean or world == 1:
+            return 1.
+        total = torch.tensor([float(num_rois)], device=device)
+        all_reduce(total)  # sum over processes
+        total = float(total.item())
+        return num_rois * world / total if total > 0 else 0.
 
     def _predict_by_feat_single(self, roi: Tensor, cls_score, img_meta: dict,
                                 rcnn_test_cfg=None, **kwargs) -> InstanceData:

@@ -2,10 +2,11 @@
 
 ACAR-Net report (https://arxiv.org/abs/2006.07976), §1.3 "Actor-Context Feature
 Bank": a bank of first-order actor-context maps F_t, extracted every second of every video by a
-trained ACAR-Net and frozen ("we do not update these memory features"); "we stack two modified
-non-local blocks, and replace the self-attention mechanism with an attention between current
-and long-term actor-context relations", over ~20 s for AVA and the whole (<= 10 s) video for
-Kinetics; "we do not apply spatial max pooling before HR2O_NL". No official code exists.
+trained ACAR-Net, and frozen (§2.1: "We train all models in an end-to-end fashion (except the
+feature bank part)"); "We stack two modified non-local blocks, and replace the self-attention
+mechanism with an attention between current and long-term actor-context relations", over ~20 s
+for AVA and the whole (<= 10 s) video for Kinetics; "we do not apply spatial max pooling before
+HR2O_NL". No official code exists.
 
 What this head computes (everything else is :class:`~.acar_head.ACARHead`):
 

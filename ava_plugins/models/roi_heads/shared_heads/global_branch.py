@@ -1,13 +1,14 @@
 """Global branch of the Three Branches model: scene classifier and global loss.
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3 "Global Loss": "We append a per-class
-Sigmoid-based classifier to predict all the actions that take place in the scene ... we
-aggregate the global feature to the RoI feature for the final predictions" (Figure 1: "we use a
-classifier to predict all actions happened in the scenes"). Here: global average pooling of the
-clip's backbone features (both SlowFast pathways, as the RoI extractor concatenates them),
-dropout and a linear classifier; the loss is binary cross-entropy with logits against the
-clip's scene label, the union of the action labels of every annotated person of the clip
-(:func:`scene_labels`). The pooled feature (before dropout) is what the RoIs receive.
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3 "Global Loss": "We append a per-class Sigmoid-based classifier to predict all the actions that
+take place in the scene ... we aggregate the global feature to the RoI feature for the final
+predictions" (Figure 1: "we use a classifier to predict all actions happened in the scenes").
+Here: global average pooling of the clip's backbone features (both SlowFast pathways, as the RoI
+extractor concatenates them), dropout and a linear classifier; the loss is binary cross-entropy
+with logits against the clip's scene label, the union of the action labels of every annotated
+person of the clip (:func:`scene_labels`). The pooled feature (before dropout) is what the RoIs
+receive.
 """
 from typing import Sequence, Tuple
 

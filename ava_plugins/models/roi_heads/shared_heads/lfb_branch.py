@@ -1,13 +1,14 @@
 """Long-term branch of the Three Branches model: masked LFB (non-local) blocks.
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3 "Long-Term Feature Operation": "we
-select 305 person features (5 persons per second, 61 seconds in total) around the center clips
-as long term features ... We pre-process these two kinds of input using dropout and dimension
-reduction ... We choose to use two LFB blocks". Where the report is silent the blocks follow
-Wu et al.'s FBO-NL (LFB, CVPR 2019) as mmaction2's ``FBONonLocal`` implements it: a linear
-reduction of the short-term (S) and long-term (L) inputs to ``latent_channels`` with dropout
-0.2, then per block ``theta = W_t S``, ``phi = W_p L``, ``g = W_g L``, scaled dot-product
-attention over L, LayerNorm, ReLU, a linear output and dropout 0.2, added to S.
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3 "Long-Term Feature Operation": "we select 305 person features (5 persons per second, 61 seconds
+in total) around the center clips as long term features ... We pre-process these two kinds of
+input using dropout and dimension reduction ... We choose to use two LFB blocks". Where the report
+is silent the blocks follow Wu et al.'s FBO-NL (LFB, CVPR 2019) as mmaction2's ``FBONonLocal``
+implements it: a linear reduction of the short-term (S) and long-term (L) inputs to
+``latent_channels`` with dropout 0.2, then per block ``theta = W_t S``, ``phi = W_p L``, ``g = W_g
+L``, scaled dot-product attention over L, LayerNorm, ReLU, a linear output and dropout 0.2, added
+to S.
 
 Differences, both exact rewrites or strict improvements:
 

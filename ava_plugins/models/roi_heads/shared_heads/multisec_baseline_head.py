@@ -1,10 +1,11 @@
 """Stage-1 ("baseline") RoI head of ByteDance AI Lab's multi-second model.
 
-Report ByteDance AI Lab AVA Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.1: "we replicate region proposals
-along the temporal axis to generate feature volume V in R^{4x256x7x7} with 2D ROI-pooling. We
-utilize additional point-wise 2d Convolution layer to reduce the channel dimension into 256. The
-output feature volume V is further forwarded into an additional 2-layer 3D ConvNet to generate a
-compact representation."
+Report ByteDance AI Lab AVA Challenge 2019 Technical Report,
+https://research.google.com/ava/challenge.html, Sec. 1.1: "we replicate region proposals along the
+temporal axis to generate feature volume V in R^{4x256x7x7} with 2D ROI-pooling. We utilize
+additional point-wise 2d Convolution layer to reduce the channel dimension into 256. The output
+feature volume V is further forwarded into an additional 2-layer 3D ConvNet to generate a compact
+representation."
 
 In mmaction2 terms: ``SingleRoIExtractor3D(with_temporal_pool=False, output_size=7)`` gives the
 replicated 2D RoIAlign of every frame (both SlowFast pathways at the fast pathway's frame rate,

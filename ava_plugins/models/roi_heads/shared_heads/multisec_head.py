@@ -1,10 +1,11 @@
 """Stage-2 multi-second head of ByteDance AI Lab's AVA 2019 model.
 
-Report ByteDance AI Lab AVA Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.2: "We uniformly sample 5 clips
-centered at key frames from T seconds and use average pooling or max pooling to reduce the
-temporal dimension of feature volumes of each clip into 1 and stack them together into a feature
-volume V_m in R^{5x256x7x7}. Similarly, an additional 2-layer ConvNet is used to aggregate
-stacked feature volume into a compact representation." (Table 2: mean pooling 25.83, max 25.3.)
+Report ByteDance AI Lab AVA Challenge 2019 Technical Report,
+https://research.google.com/ava/challenge.html, Sec. 1.2: "We uniformly sample 5 clips centered at
+key frames from T seconds and use average pooling or max pooling to reduce the temporal dimension
+of feature volumes of each clip into 1 and stack them together into a feature volume V_m in
+R^{5x256x7x7}. Similarly, an additional 2-layer ConvNet is used to aggregate stacked feature
+volume into a compact representation." (Table 2: mean pooling 25.83, max 25.3.)
 
 Each clip's feature volume is the stage-1 V (:class:`MultiSecBaselineHead.volume`: temporal
 average to ``temporal_size`` frames, point-wise conv to 256), so the reduction is initialised

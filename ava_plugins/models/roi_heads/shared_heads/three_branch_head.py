@@ -1,7 +1,8 @@
 """Three Branches shared head: short-term person, long-term and global features, fused.
 
-Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3 and Figure 1 ("The person features, the
-LFB features and the global features are concatenated and passed to the final classifier"):
+Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519
+§3 and Figure 1 ("The person features, the LFB features and the global features are concatenated
+and passed to the final classifier"):
 
 * short-term: 3D RoI features (mmaction2's ``SingleRoIExtractor3D``: 2D RoIAlign replicated
   along time; its temporal average pooling commutes with RoIAlign, which is linear), temporal
