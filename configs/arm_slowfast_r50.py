@@ -5,8 +5,9 @@ classes of ``_base_/ava_arm_classes.py``.
 Changed from the baseline, and only these: the dataset's, head's and metric's class list
 (``custom_classes`` / ``class_ids``; no pose class among them, so every column is a sigmoid),
 ``ArmRoIs`` after ``RawFrameDecode`` in every pipeline: each person box is replaced by its
-arm boxes (elbow and wrist inside the image and scored >= 0.3; box around shoulder, elbow and
-wrist enlarged 1.5x), GT boxes take the keypoints of their best-IoU proposal; and the RoI head,
+arm boxes (elbow and wrist inside the image and scored >= 0.3, on the keypoint file's [0, 1]
+scores: 30 % of a heatmap target's peak, our choice; box around shoulder, elbow and wrist
+enlarged 1.5x), GT boxes take the keypoints of their best-IoU proposal; and the RoI head,
 ``ArmRoIHead``, which reports each person's scores (the maximum over its arm RoIs) on the
 person's box at test time (``arm_person_index`` and ``arm_person_bboxes`` packed as metainfo).
 

@@ -211,11 +211,39 @@ def test_bad_keypoint_files_are_named(key_files, tmp_path):
             dict(img_key='vid,0902', img_shape=(80, 100)))
     with pytest.raises(ValueError, match="mode must be 'replace' or 'add'"):
         ArmRoIs(key_files['keypoint_file'], key_files['proposal_file'], mode='swap')
+    for thr in (0, 1.3):  # 0 would pass a joint of no evidence; 1.3 is on CPN's raw scale
+        with pytest.raises(ValueError, match=r'score_thr must be in \(0, 1\]'):
+            ArmRoIs(key_files['keypoint_file'], key_files['proposal_file'], score_thr=thr)
+
+
+def quarter_keypoints(props):
+    """Keypoints whose arm boxes are known by hand: for each proposal ``(x1, y1, x2, y2)`` the
+    left arm's shoulder, elbow, wrist are its top-left, top-middle and centre points (box: the
+    top-left quarter), the right arm's its centre, middle-right and bottom-right points (the
+    bottom-right quarter); the left wrist scores 0.1 for boxes centred in the frame's left
+    half (no left arm), every other arm joint 1, the other joints 0."""
+    out = {}
+    for key, rows in props.items():
+        x1, y1, x2, y2 = (rows[:, i] for i in range(4))
+        xm, ym = (x1 + x2) / 2, (y1 + y2) / 2
+        kp = np.zeros((len(rows), 17, 3), np.float32)
+        kp[:, :, :2] = np.stack([xm, ym], -1)[:, None]
+        for j, (x, y) in zip((5, 7, 9, 6, 8, 10),
+                             ((x1, y1), (xm, y1), (xm, ym), (xm, ym), (x2, ym), (x2, y2))):
+            kp[:, j] = np.stack([x, y, np.ones_like(x)], -1)
+        kp[:, 9, 2] = np.where(xm < 0.5, 0.1, 1.0)
+        out[key] = kp
+    return out
 
 
 def test_in_avadataset_pipeline_on_synthetic_data(tmp_path):
     """mmaction2's AVADataset, SampleAVAFrames, RawFrameDecode and Resize with ArmRoIs on the
-    synthetic set: the output RoIs equal the independently computed arm boxes, resized."""
+    synthetic set and keypoints whose arm boxes are quarters of their proposal: the output RoIs
+    are, person by person in the dataset's order, the top-left quarter (for persons right of
+    the frame's centre) and the bottom-right quarter of the persons' boxes as the same pipeline
+    without ArmRoIs gives them, resized. Would catch a kept proposal paired with another row's
+    keypoints (AVADataset filters and reorders proposals), a pixel/normalised mix-up, a score
+    test on the wrong joint, or boxes not following Resize."""
     from mmaction.registry import DATASETS
     from mmengine.registry import init_default_scope
 
@@ -223,34 +251,46 @@ def test_in_avadataset_pipeline_on_synthetic_data(tmp_path):
     init_default_scope('mmaction')
     files = generate_synthetic_ava(str(tmp_path), seed=1, train_videos=1, val_videos=1,
                                    seconds=8, fps=4, size=64)
-    args = dict(keypoint_file=files['val_keypoints'], proposal_file=files['val_proposals'],
-                score_thr=0.3, scale=1.5, min_side_ratio=0.5)
-    ds = DATASETS.build(
-        dict(type='AVADataset', ann_file=files['val_csv'], label_file=files['label_map'],
-             proposal_file=files['val_proposals'], data_prefix=dict(img=files['rawframes']),
-             timestamp_start=900, timestamp_end=908, fps=4, num_classes=12, test_mode=True,
-             pipeline=[
-                 dict(type='SampleAVAFrames', clip_len=2, frame_interval=1, test_mode=True),
-                 dict(type='RawFrameDecode'),
-                 dict(type='ArmRoIs', test_mode=True, **args),
-                 dict(type='Resize', scale=(-1, 32)),
-             ]))
-    props = load(files['val_proposals'])
-    kps = load(files['val_keypoints'])
-    checked = 0
-    for i in range(len(ds)):
-        out = ds[i]
-        info = ds.get_data_info(i)
-        h, w = out['original_shape']
-        scores = props[info['img_key']][:, 4]
-        rows = np.flatnonzero(scores >= min(0.9, scores.max()))  # AVADataset's default rule
-        boxes, valid = arm_boxes(kps[info['img_key']][rows] * [w, h, 1], (w, h),
-                                 score_thr=0.3, scale=1.5, min_side_ratio=0.5)
+    kp_file = str(tmp_path / 'quarters.pkl')
+    dump(quarter_keypoints(load(files['val_proposals'])), kp_file)
+    arm = dict(type='ArmRoIs', test_mode=True, keypoint_file=kp_file,
+               proposal_file=files['val_proposals'], score_thr=0.3, scale=1.0,
+               min_side_ratio=0.0)
+
+    def build(with_arms):
+        return DATASETS.build(
+            dict(type='AVADataset', ann_file=files['val_csv'], label_file=files['label_map'],
+                 proposal_file=files['val_proposals'],
+                 data_prefix=dict(img=files['rawframes']), timestamp_start=900,
+                 timestamp_end=908, fps=4, num_classes=12, test_mode=True,
+                 pipeline=[
+                     dict(type='SampleAVAFrames', clip_len=2, frame_interval=1, test_mode=True),
+                     dict(type='RawFrameDecode'),
+                     *([arm] if with_arms else []),
+                     dict(type='Resize', scale=(-1, 32)),
+                 ]))
+
+    persons_ds, arms_ds = build(False), build(True)
+    lefts = rights = 0
+    for i in range(len(arms_ds)):
+        persons, out = persons_ds[i]['proposals'], arms_ds[i]
         nh, nw = out['img_shape']
-        np.testing.assert_allclose(out['proposals'], boxes[valid] * np.array([nw / w, nh / h] * 2),
-                                   rtol=1e-5, atol=1e-4)
-        checked += int(valid.sum())
-    assert checked > 0
+        expected, index = [], []
+        for p, (x1, y1, x2, y2) in enumerate(persons):
+            xm, ym = (x1 + x2) / 2, (y1 + y2) / 2
+            if xm >= nw / 2:
+                expected.append([x1, y1, xm, ym])
+                index.append(p)
+                lefts += 1
+            expected.append([xm, ym, x2, y2])
+            index.append(p)
+            rights += 1
+        np.testing.assert_allclose(out['proposals'], np.reshape(expected, (-1, 4)), rtol=1e-5,
+                                   atol=1e-3)
+        assert out['arm_person_index'].tolist() == index
+        np.testing.assert_allclose(out['arm_person_bboxes'] * [nw, nh, nw, nh], persons,
+                                   rtol=1e-5, atol=1e-3)
+    assert lefts > 0 and rights > lefts  # both cases happen
 
 
 # --- merge: classes chosen by validation AP gain (report 003, Sec. 2.1) -------------------------

@@ -69,23 +69,42 @@ def media(tmp_path_factory):
     return root, y
 
 
-def test_mfcc_and_logmel_equal_librosa(tool, media):
-    import librosa
+def test_mfcc_and_logmel_of_a_pure_tone_equal_hand_computed_values(tool, media):
+    """A 0.5-amplitude tone at FFT bin 14 (437.5 Hz), 32-ms periodic-Hann windows (512 samples
+    = n_fft), 31 mel bands up to 1000 Hz, all in the Slaney mel scale's linear part, so the
+    band centres fall on the bins 1..31 (31.25 Hz apart) and each triangle is 1 at its centre
+    bin and 0 at the next ones, times Slaney's 2 / 62.5. By hand: |X[14]| = A N / 4 = 64 and
+    |X[13]| = |X[15]| = A N / 8 (the window's DFT is N/2 at 0, -N/4 at +-1, 0 elsewhere), so
+    band 13 holds 0.032 * 64^2 = 131.072 (21.175 dB), bands 12 and 14 a quarter of it
+    (15.154 dB), every other band nothing, floored by power_to_db's top_db at 21.175 - 80 dB;
+    the MFCCs are the orthonormal DCT-II of those bands. The number of frames is
+    1 + samples // hop (centred frames). Would catch a wrong window, FFT size, power, mel
+    normalisation, dB reference or DCT, which comparing with the same librosa call cannot."""
     root, y = media
     audio = tool.load_audio(str(root / 'clips' / 'tone.wav'), SR)
     np.testing.assert_array_equal(audio, y)
-    kw = dict(sr=SR, n_fft=512, hop_length=160, win_length=400, n_mels=80, fmin=0.0, fmax=None)
-    mfcc = tool.compute_features(audio, SR, 'mfcc', n_mfcc=40)
-    expected = librosa.feature.mfcc(y=y, n_mfcc=40, **kw).T
-    assert mfcc.shape == (len(y) // 160 + 1, 40) and mfcc.dtype == np.float32
-    np.testing.assert_allclose(mfcc, expected, rtol=1e-4, atol=1e-3)
-    logmel = tool.compute_features(audio, SR, 'logmel', n_mels=80)
-    expected = librosa.power_to_db(librosa.feature.melspectrogram(y=y, **kw), ref=1.0,
-                                   amin=1e-10).T
-    np.testing.assert_allclose(logmel, expected, rtol=1e-4, atol=1e-3)
-    # the 3000 Hz half has its energy in a higher mel band than the 440 Hz half
-    first, second = logmel[5:20].mean(0), logmel[-20:-5].mean(0)
-    assert np.argmax(second) > np.argmax(first)
+    assert tool.compute_features(audio, SR, 'mfcc', n_mfcc=40).shape == (len(y) // 160 + 1, 40)
+
+    amplitude, n_fft, bin_ = 0.5, 512, 14
+    tone = (amplitude * np.sin(2 * np.pi * bin_ * SR / n_fft * np.arange(SR // 2) / SR))
+    kw = dict(n_mels=31, win_ms=32.0, hop_ms=10.0, fmin=0.0, fmax=1000.0)
+    logmel = tool.compute_features(tone.astype(np.float32), SR, 'logmel', **kw)
+    assert logmel.shape == (SR // 2 // 160 + 1, 31) and logmel.dtype == np.float32
+    peak = (2 / 62.5) * (amplitude * n_fft / 4)**2
+    expected = np.full(31, 10 * np.log10(peak) - 80)
+    expected[bin_ - 1] = 10 * np.log10(peak)
+    expected[[bin_ - 2, bin_]] = 10 * np.log10(peak / 4)
+    np.testing.assert_allclose(expected[bin_ - 2:bin_ + 1], [15.1545, 21.1751, 15.1545],
+                               atol=1e-4)
+    inner = logmel[4:-4]  # frames whose window lies inside the signal
+    np.testing.assert_allclose(inner, np.broadcast_to(expected, inner.shape), atol=1e-3)
+
+    mfcc = tool.compute_features(tone.astype(np.float32), SR, 'mfcc', n_mfcc=13, **kw)
+    m = np.arange(31)
+    dct = np.sqrt(2 / 31) * np.cos(np.pi * np.arange(13)[:, None] * (2 * m + 1) / 62)
+    dct[0] = np.sqrt(1 / 31)
+    np.testing.assert_allclose(mfcc[4:-4], np.broadcast_to(dct @ expected, (len(mfcc) - 8, 13)),
+                               atol=1e-3)
 
 
 def test_resampling_uses_librosa(tool, media):

@@ -327,6 +327,18 @@ def test_keypoints_missing_key_and_pixels(files):
         dataset(files, keypoint_file=bad)
 
 
+def test_keypoints_scores_on_a_pose_models_own_scale(files):
+    """CPN's raw scores (heatmap max / 255 + 0.5: 0.5 to 1.5) are rejected with the file, key and
+    row: on them ArmRoIs' [0, 1] threshold would pass every joint, seen or not."""
+    raw = {k: np.concatenate([v[..., :2], v[..., 2:] + 0.5], -1) for k, v in
+           files['keypoints'].items()}
+    bad = dump(files['tmp'] / 'cpn.pkl', raw)
+    with pytest.raises(AVADataError, match=r"cpn\.pkl: key 'vidA,0902', row 0: expected scores "
+                       r'normalised to \[0, 1\], got values from 0\.5.* to 1\.[0-9]+ .*'
+                       r'extract_keypoints\.py normalises'):
+        dataset(files, keypoint_file=bad)
+
+
 def test_keypoints_wrong_shape(files):
     kpts = dict(files['keypoints'], **{'vidB,0902': np.zeros((1, 17, 2), np.float32)})
     bad = dump(files['tmp'] / 'shape.pkl', kpts)

@@ -9,28 +9,47 @@ from mmcv.cnn import NonLocal3d
 
 import ava_plugins  # noqa: F401
 from ava_plugins.models.recognition import MaskNonLocal3d, ResNet3dRelation
-from ava_plugins.models.recognition.neighbourhood import key_radius
+from ava_plugins.models.recognition.neighbourhood import axis_reach, key_radius
 from mmaction.models.backbones.resnet3d import ResNet3d
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def brute_force(block: MaskNonLocal3d, x: torch.Tensor, radius) -> torch.Tensor:
-    """Eq. (4) pair by pair: an explicit (THW x T'H'W') 0/1 mask, numpy softmax."""
+def report_reach(delta, size):
+    """The report's δ of one axis in whole input positions (None: +inf)."""
+    if delta is None or delta == float('inf'):
+        return None
+    return delta if isinstance(delta, int) else int(np.floor(delta * size + 1e-9))
+
+
+def brute_force(block: MaskNonLocal3d, x: torch.Tensor) -> torch.Tensor:
+    """Eq. (4) pair by pair: an explicit (THW x T'H'W') 0/1 mask, numpy softmax. Key cell ``k``
+    (max-pooled input positions ``s k .. s k + s - 1``) is attended by query ``q`` when it pools
+    a position of ``D_q``; a query past the last key cell with none in reach takes the last."""
     theta = block.theta(x).detach().numpy()
     phi = block.phi(x).detach().numpy()
     g = block.g(x).detach().numpy()
     n, c, t, h, w = theta.shape
     kt, kh, kw = phi.shape[2:]
     stride = block.key_stride
+    reach = [report_reach(d, size) for d, size in zip(block.delta, (t, h, w))]
+
+    def attended(q, k, s, d, size):
+        if d is None:
+            return True
+        pooled = range(s * k, s * k + s)
+        if any(abs(j - q) <= d for j in pooled):
+            return True
+        return k == size - 1 and all(abs(j - q) > d for j in range(s * size))
+
     queries = list(itertools.product(range(t), range(h), range(w)))
     keys = list(itertools.product(range(kt), range(kh), range(kw)))
     mask = np.zeros((len(queries), len(keys)), dtype=bool)
     for qi, q in enumerate(queries):
         for ki, k in enumerate(keys):
             mask[qi, ki] = all(
-                r is None or abs(kk - min(qq // s, size - 1)) <= r
-                for qq, kk, s, r, size in zip(q, k, stride, radius, (kt, kh, kw)))
+                attended(qq, kk, s, d, size)
+                for qq, kk, s, d, size in zip(q, k, stride, reach, (kt, kh, kw)))
     scale = c**-0.5 if block.use_scale else 1.0
     y = np.zeros((n, c, t * h * w))
     for b in range(n):
@@ -79,8 +98,7 @@ def test_matches_brute_force_mask(sub_sample, shape, delta):
                 block(x)
             continue
         outs[impl] = block(x)
-        radius = block.radius(shape[2:], block.phi(x).shape[2:])
-    expected = brute_force(block, x, radius)
+    expected = brute_force(block, x)
     for impl, out in outs.items():
         torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5, msg=impl)
 
@@ -122,15 +140,20 @@ def test_hand_checked_neighbourhood():
 
 def test_delta_as_fraction_of_table5():
     # res4 of a 224-pixel I3D: 14 x 14; res3: 28 x 28 (report Table 5)
-    assert key_radius(3 / 7, 14, 14, 1) == 6
-    assert key_radius(3 / 28, 14, 14, 1) == 1
-    assert key_radius(3 / 28, 28, 28, 1) == 3
-    assert key_radius(1 / 2, 4, 4, 1) == 2
-    assert key_radius(3 / 7, 14, 7, 2) == 3  # sub-sampled keys
-    assert key_radius(None, 14, 14, 1) is None
-    assert key_radius(float('inf'), 14, 14, 1) is None
-    assert key_radius(13, 14, 14, 1) is None  # reaches every key
-    assert key_radius(2, 14, 14, 1) == 2
+    # floor(δ) in positions of the block's input grid
+    assert axis_reach(3 / 7, 14, 14, 1) == 6
+    assert axis_reach(3 / 28, 14, 14, 1) == 1
+    assert axis_reach(3 / 28, 28, 28, 1) == 3
+    assert axis_reach(1 / 2, 4, 4, 1) == 2
+    assert axis_reach(3 / 7, 14, 7, 2) == 6  # sub-sampled keys: still input positions
+    assert axis_reach(None, 14, 14, 1) is None
+    assert axis_reach(float('inf'), 14, 14, 1) is None
+    assert axis_reach(13, 14, 14, 1) is None  # reaches every key
+    assert axis_reach(12, 14, 7, 2) is None  # every query's span is every key cell
+    assert axis_reach(11, 14, 7, 2) == 11  # query 13 does not reach key cell 0 (rows 0, 1)
+    assert axis_reach(2, 14, 14, 1) == 2
+    # window radius in 2x2 key cells: d = 3 reaches 2 cells (rows q - 3 or q + 3)
+    assert [key_radius(d, 2) for d in (0, 1, 2, 3, 6, 12)] == [0, 1, 1, 2, 3, 6]
     for bad in (-1, 'half', True):
         with pytest.raises(ValueError, match='delta'):
             MaskNonLocal3d(4, delta=(bad, None, None))
@@ -284,6 +307,83 @@ def test_real_mask_config_builds_with_five_table5_blocks():
     # at these sizes the dense path (BLAS logits + broadcast masks) is the cheaper one
     assert not blocks[0].use_window((4, 28, 28), (4, 14, 14), (2, 6, 6), batch=8)
     assert not blocks[0].use_window((4, 28, 28), (4, 14, 14), (2, 1, 1), batch=8)
+
+
+# The report's D_i half-widths (positions of the block's input grid, None = +inf) of each
+# Table 5 setting at res3 (4 x 28 x 28) and res4 (4 x 14 x 14) of a 32 x 224 x 224 I3D input:
+# δt = T/2 = 2; δ = 3/7 H: 12 and 6; δ = 3/28 H: 3 and 1 (1.5, whole offsets only).
+TABLE5_REACH = {
+    'dt-inf_dhw-3of7': {28: (None, 12, 12), 14: (None, 6, 6)},
+    'dt-inf_dhw-3of28': {28: (None, 3, 3), 14: (None, 1, 1)},
+    'dt-half_dhw-3of7': {28: (2, 12, 12), 14: (2, 6, 6)},
+    'dt-half_dhw-3of28': {28: (2, 3, 3), 14: (2, 1, 1)},
+}
+
+
+def _report_neighbourhood(i, j, reach, strides):
+    """Whether input position ``j`` is in ``D_i`` rounded out to the 2x2 max-pooled key cells:
+    some position pooled together with ``j`` (same ``j // s`` on each axis) is within the
+    report's ``±δ`` of ``i``. With stride 1 that is ``|i - j| <= δ``, the report's ``D_i``."""
+    def axis(q, p, d, s):
+        if d is None:
+            return np.ones(np.broadcast(q, p).shape, bool)
+        cell = p // s
+        return np.min([np.abs(q - (s * cell + o)) for o in range(s)], axis=0) <= d
+    return np.logical_and.reduce([axis(q, p, d, s) for q, p, d, s in zip(i, j, reach, strides)])
+
+
+def _influence(block, x, positions, batch=32):
+    """``(len(positions), T, H, W)`` bool: which outputs change when the input at a position
+    is perturbed (by a random vector large enough to change the max-pooled keys too)."""
+    n, c = x.shape[:2]
+    u = torch.randn(c, dtype=x.dtype) * 10
+    out = []
+    with torch.no_grad():
+        base = block(x)
+        for s in range(0, len(positions), batch):
+            chunk = positions[s:s + batch]
+            xb = x.repeat(len(chunk), 1, 1, 1, 1)
+            for b, (t, h, w) in enumerate(chunk):
+                xb[b, :, t, h, w] += u
+            out.append((block(xb) - base).abs().amax(1) > 0)
+    return torch.cat(out).numpy()
+
+
+@pytest.mark.parametrize('size', [28, 14])
+@pytest.mark.parametrize('setting', list(TABLE5_REACH))
+def test_attended_positions_are_the_reports_neighbourhood(setting, size):
+    """Every Table 5 config's block at res3 and res4: the input positions whose perturbation
+    changes query ``i``'s output are exactly ``D_i`` of the report (±δ input positions),
+    rounded out to the 2x2 max-pooled key cells (one pooled key mixes two rows: a finer set
+    cannot be attended), for every query. Would have caught: with ``floor(δ / 2)`` key cells
+    the 3/28 configs missed offsets ±3 at res3 and ±1 at res4 (the 3/7 ones were right).
+    Perturbed: frames 0 and 3 (δt = 2 of T = 4 reaches 0..2 and 1..3); res4: rows x columns
+    0, 1, 6, 7, 12, 13; res3: (row, column) pairs of both parities at the borders, the centre
+    and the corners; each against all 4 x H x W queries."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(CONFIGS / 'i3d_nl' / f'i3d_r50_masknl5_{setting}_32x2x1_kinetics400.py')
+    nl = dict(cfg.model.backbone.non_local_cfg)
+    assert nl.pop('type') == 'MaskNonLocal3d'
+    torch.manual_seed(0)
+    # logits O(1); float64, so that no attended position's effect rounds away
+    block = MaskNonLocal3d(8, **dict(nl, zeros_init=False, std=0.3)).double().eval()
+    assert block.key_stride == (1, 2, 2)
+    x = torch.randn(1, 8, 4, size, size, dtype=torch.double)
+    if size == 14:
+        rows = (0, 1, 6, 7, 12, 13)
+        cells = list(itertools.product(rows, rows))
+    else:
+        cells = [(0, 0), (1, 1), (13, 14), (14, 13), (26, 27), (27, 26), (0, 27), (27, 1)]
+    positions = [(t, h, w) for t in (0, 3) for h, w in cells]
+    measured = _influence(block, x, positions)
+    i = np.stack(np.meshgrid(np.arange(4), np.arange(size), np.arange(size), indexing='ij'))
+    for p, j in enumerate(positions):
+        expected = _report_neighbourhood(i, np.array(j)[:, None, None, None],
+                                         TABLE5_REACH[setting][size], block.key_stride)
+        assert (measured[p] == expected).all(), (
+            f'input position {j}: attended by {np.argwhere(measured[p]).tolist()[:5]}..., '
+            f'missed by {np.argwhere(expected & ~measured[p]).tolist()[:5]}, wrongly '
+            f'{np.argwhere(measured[p] & ~expected).tolist()[:5]}')
 
 
 @pytest.mark.parametrize('name', ['i3d_r50_nl_tiny', 'i3d_r50_masknl_tiny',

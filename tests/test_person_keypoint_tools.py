@@ -208,7 +208,9 @@ def test_keypoints_aligned_with_given_proposals(setup, tmp_path):
         s = inference_topdown(model, img, box[None] * [w, h, w, h], bbox_format='xyxy')[0]
         np.testing.assert_allclose(kp['vidA,0901'][i, :, :2],
                                    s.pred_instances.keypoints[0] / [w, h], rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(kp['vidA,0901'][i, :, 2], s.pred_instances.keypoint_scores[0],
+        # MSRAHeatmap: the score is the heatmap maximum (targets peak at 1), stored clipped
+        np.testing.assert_allclose(kp['vidA,0901'][i, :, 2],
+                                   np.clip(s.pred_instances.keypoint_scores[0], 0, 1),
                                    rtol=1e-4, atol=1e-5)
     # the keypoint file is what ArmRoIs reads (keypoints_io checks the alignment)
     from ava_plugins.datasets import load_keypoints, load_proposals
@@ -257,8 +259,9 @@ def test_keypoints_with_the_projects_cpn_config(setup, tmp_path, repo_root):
     s = inference_topdown(model, img, box[:, :4] * [w, h, w, h], bbox_format='xyxy')[0]
     np.testing.assert_allclose(kp[0, :, :2], s.pred_instances.keypoints[0] / [w, h], rtol=1e-4,
                                atol=1e-5)
-    np.testing.assert_allclose(kp[0, :, 2], s.pred_instances.keypoint_scores[0], rtol=1e-4,
-                               atol=1e-5)
+    # MegviiHeatmap scores max / 255 + 0.5: stored as max / 255, clipped to [0, 1]
+    np.testing.assert_allclose(kp[0, :, 2], np.clip(s.pred_instances.keypoint_scores[0] - 0.5,
+                                                    0, 1), rtol=1e-4, atol=1e-5)
 
 
 def test_videos_are_sharded_across_ranks_and_joined_by_rank_0(tmp_path):
@@ -289,3 +292,131 @@ def test_videos_are_sharded_across_ranks_and_joined_by_rank_0(tmp_path):
         pickle.dump(dict(params=dict(params, thr=0.7), result={'d,0901': np.zeros((1, 5))}), f)
     detect_persons.run_videos(out, {'d': [901]}, compute, params, 0, 1, 'test')
     assert calls[-1] == 'd'
+
+
+# --- the arm gate on the project's CPN output (hand-made heatmaps) -----------------------------
+
+# A person in the CPN input crop (192 x 256, COCO order): nose, eyes, ears, shoulders, elbows,
+# wrists, hips, knees, ankles (left then right).
+CPN_PERSON = np.array([[96, 30], [104, 25], [88, 25], [112, 28], [80, 28], [120, 70], [72, 70],
+                       [135, 115], [57, 115], [140, 155], [52, 155], [112, 150], [80, 150],
+                       [112, 200], [80, 200], [112, 240], [80, 240]], np.float64)
+LEFT_ELBOW = 7
+
+
+def cpn_heatmaps(codec_cfg):
+    """(5, 17, 64, 48) RefineNet outputs for five boxes, built with the config's own
+    MegviiHeatmap target generator (a fully seen keypoint is the training target, peak 255):
+    0 fully seen; 1-3 left elbow unseen, as an all-negative response, as faint noise, as an
+    all-zero channel; 4 nobody (every channel all-negative)."""
+    from mmpose.registry import KEYPOINT_CODECS
+    codec = KEYPOINT_CODECS.build(codec_cfg)
+    seen = codec.encode(CPN_PERSON[None], np.ones((1, 17)))['heatmaps']
+    rng = np.random.default_rng(0)
+    maps = np.repeat(seen[None], 5, axis=0).astype(np.float32)
+    maps[1, LEFT_ELBOW] = rng.uniform(-20, -0.5, maps.shape[2:])
+    maps[2, LEFT_ELBOW] = rng.normal(0, 0.4, maps.shape[2:])
+    maps[3, LEFT_ELBOW] = 0
+    maps[4] = rng.uniform(-20, -0.5, maps.shape[1:])
+    return maps
+
+
+def test_arm_gate_on_the_projects_cpn_decode(tmp_path, repo_root, monkeypatch):
+    """configs/cpn_r50_coco_256x192.py (its MegviiHeatmap decode and flip test; ResNet-18,
+    random weights) through tools/extract_keypoints.py, its RefineNet output replaced by
+    hand-made heatmaps, then configs/arm_slowfast_r50.py's ArmRoIs gate: a fully seen person
+    gives two arm RoIs, a person whose left elbow is unseen (all-negative response, faint noise
+    or an all-zero channel) only the right arm's, nobody none. Would have caught: the gate
+    being inert on CPN scores (max / 255 + 0.5, so 0.498 and 0.504 passed 0.3 and the unseen
+    elbow, decoded at the crop corner inside the image, gave an arm RoI) and the NaN score of
+    an all-zero channel (written to the file, which the keypoint loader then rejected)."""
+    import cv2
+    import mmpose.apis
+    from mmengine.config import Config
+
+    from ava_plugins.datasets import load_keypoints, load_proposals
+    from ava_plugins.datasets.transforms.arm_rois import ArmRoIs
+    cpn_cfg = repo_root / 'configs' / 'cpn_r50_coco_256x192.py'
+    shrink = {'model.backbone.depth': 18, 'model.backbone.init_cfg': None,
+              'model.head.in_channels': (64, 128, 256, 512), 'model.head.channels': 32}
+    cfg = Config.fromfile(str(cpn_cfg))
+    assert cfg.model.test_cfg.flip_test and cfg.model.head.decoder.type == 'MegviiHeatmap'
+    maps = torch.from_numpy(cpn_heatmaps(cfg.model.head.decoder))
+    calls = []
+    real_init_model = mmpose.apis.init_model
+
+    def init_model(*args, **kwargs):
+        """The real model; its RefineNet output replaced by ``maps`` (for the flip test's
+        second pass, their mirror image with left and right swapped, as a flip-consistent
+        network gives; the head flips it back and averages)."""
+        model = real_init_model(*args, **kwargs)
+        flip = model.dataset_meta['flip_indices']
+
+        def hook(module, inputs, output):
+            calls.append(output.shape)
+            return maps if len(calls) % 2 else maps[:, flip].flip(-1)
+
+        model.head.refine_net.register_forward_hook(hook)
+        return model
+
+    monkeypatch.setattr(mmpose.apis, 'init_model', init_model)
+    (tmp_path / 'frames' / 'vid').mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / 'frames' / 'vid' / 'img_00001.jpg'),
+                np.full((480, 640, 3), 128, np.uint8))
+    w, h = 640, 480
+    boxes = np.array([[50 + 120 * b, 160, 110 + 120 * b, 320] for b in range(5)], np.float64)
+    props = {'vid,0900': np.concatenate([boxes / [w, h, w, h], np.full((5, 1), 0.95)],
+                                        1).astype(np.float32)}
+    pfile, out = tmp_path / 'props.pkl', tmp_path / 'kp.pkl'
+    with open(pfile, 'wb') as f:
+        pickle.dump(props, f)
+    extract_keypoints.main([
+        str(cpn_cfg), 'none', '--proposals', str(pfile), '--out', str(out), '--frames',
+        str(tmp_path / 'frames'), '--fps', '1', '--timestamp-start', '900', '--cfg-options',
+        *[f'{k}={v}' for k, v in shrink.items()]])
+    assert [tuple(s) for s in calls] == [(5, 17, 64, 48)] * 2  # one batch, and its flip
+    with open(out, 'rb') as f:
+        raw = pickle.load(f)['vid,0900']
+    assert np.isfinite(raw).all()  # never NaN, whatever the heatmap
+    kps = load_keypoints(out, load_proposals(pfile), str(pfile))['vid,0900']
+    # the crops lie inside the frame: unseen keypoints are placed inside the image too
+    assert ((kps[..., :2] >= 0) & (kps[..., :2] <= 1)).all()
+
+    arm_cfg = Config.fromfile(str(repo_root / 'configs' / 'arm_slowfast_r50.py'))
+    gate_cfg = dict(arm_cfg.arm_rois)
+    assert gate_cfg.pop('type') == 'ArmRoIs'
+    gate = ArmRoIs(**gate_cfg, keypoint_file=str(out), proposal_file=str(pfile), test_mode=True)
+    res = gate(dict(img_key='vid,0900', img_shape=(h, w), proposals=boxes.astype(np.float32),
+                    scores=np.full(5, 0.95, np.float32)))
+    rois = list(zip(res['arm_person_index'].tolist(), res['arm_side'].tolist()))
+    assert rois == [(0, 0), (0, 1), (1, 1), (2, 1), (3, 1)]
+    # the fully seen arms' boxes hold their decoded elbow and wrist, inside the person's crop
+    for (person, side), box in zip(rois, res['proposals']):
+        for joint in ((7, 9), (8, 10))[side]:
+            x, y = kps[person, joint, :2] * [w, h]
+            assert box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def test_stored_scores_are_normalised_and_never_nan():
+    """Hand-worked rows: CPN scores 1.5, 0.5, 0.498, 1.0 are stored as 1, 0, 0, 0.5; a NaN score
+    as 0; a NaN position at the box's centre with score 0. An unknown codec needs
+    --score-range. Would catch raw or NaN scores reaching the keypoint file."""
+    from mmengine.config import Config
+    xy = np.array([[[10, 20], [30, 40], [50, 60], [70, 80], [90, 100], [np.nan, 5]]], float)
+    score = np.array([[1.5, 0.5, 0.498, 1.0, np.nan, 1.2]])
+    boxes = np.array([[100, 50, 300, 250]], float)
+    out = extract_keypoints.stored_keypoints(xy, score, boxes, (400, 200), 0.5, 1.5)
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    np.testing.assert_allclose(out[0, :, 2], [1, 0, 0, 0.5, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(out[0, :5, :2], xy[0, :5] / [400, 200])
+    np.testing.assert_allclose(out[0, 5, :2], [0.5, 0.75])  # centre (200, 150) of the box
+    args = extract_keypoints.parse_args(['cfg.py', 'none', '--proposals', 'p', '--out', 'o',
+                                         '--frames', 'f'])
+    cfg = Config(dict(model=dict(head=dict(decoder=dict(type='SimCCLabel')))))
+    with pytest.raises(ValueError, match="codec 'SimCCLabel'.*--score-range"):
+        extract_keypoints.score_range(cfg, args)
+    args.score_range = [0.0, 2.0]
+    assert extract_keypoints.score_range(cfg, args) == (0.0, 2.0)
+    cfg.model.head.decoder.type = 'MegviiHeatmap'
+    args.score_range = None
+    assert extract_keypoints.score_range(cfg, args) == (0.5, 1.5)

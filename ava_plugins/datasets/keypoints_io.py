@@ -5,12 +5,17 @@ Formats (mmaction2's AVA layout, and this project's keypoint files):
 * proposals: ``{"video_id,timestamp": ndarray (N, 4 or 5)}``, rows ``x1, y1, x2, y2[, score]``
   normalised to [0, 1] (the FAIR dense proposals of AVA; ``AVADataset.proposal_file``);
 * keypoints: ``{"video_id,timestamp": float32 (N, 17, 3)}``, COCO order, ``x, y`` normalised
-  by the frame size and a score, row ``i`` belonging to proposal box ``i`` of the same key.
+  by the frame size and a score in [0, 1] (0: no evidence; ``tools/extract_keypoints.py``
+  stores a heatmap model's maximum as a fraction of a training target's peak, e.g. CPN's
+  ``max / 255 + 0.5`` as ``max / 255``, clipped), row ``i`` belonging to proposal box ``i`` of
+  the same key.
 
 Both readers raise :class:`AVADataError` naming the file, the key (and row) and what was
 expected: an unreadable pickle, a value that is not an array of the right shape, a non-finite
 value (a NaN score silently fails every score threshold), a box outside [0, 1] or inverted,
-keypoints in pixels rather than normalised, keypoints out of step with the proposals. Keys are
+keypoints in pixels rather than normalised, a score outside [0, 1] (a pose model's own scale,
+e.g. CPN's 0.5-1.5, on which a [0, 1] threshold is inert), keypoints out of step with the
+proposals. Keys are
 normalised to ``"video_id,%04d"`` (mmaction2's ``img_key``), so ``"v,902"`` and ``"v,0902"`` are
 the same keyframe, as in the official evaluator's ``make_image_key``.
 """
@@ -130,7 +135,8 @@ def load_keypoints(path: os.PathLike,
     """Loads a keypoint pickle and checks that it is in step with ``proposals``.
 
     Args:
-        path: ``{"video_id,timestamp": (N, 17, 3)}`` pickle (x, y normalised, score).
+        path: ``{"video_id,timestamp": (N, 17, 3)}`` pickle (x, y normalised, score in
+            [0, 1]).
         proposals: the output of :func:`load_proposals` the keypoints belong to; when given,
             every proposal key must be present with exactly one (17, 3) array per box, and no
             other key.
@@ -157,6 +163,14 @@ def load_keypoints(path: os.PathLike,
             raise AVADataError(f'{path}: key {key!r}, row {row}: expected x, y normalised by the '
                                f'frame size (within [{lo}, {hi}]), got values up to '
                                f'{np.abs(xy[bad]).max():.4g} (pixels?)')
+        score = flat[:, :, 2]
+        bad = ((score < 0) | (score > 1)).any(axis=1)
+        if bad.any():
+            key, row = _first_bad(kpts, bad)
+            raise AVADataError(f'{path}: key {key!r}, row {row}: expected scores normalised to '
+                               f'[0, 1], got values from {score[bad].min():.4g} to '
+                               f'{score[bad].max():.4g} (a pose model\'s own scale? '
+                               'tools/extract_keypoints.py normalises them)')
     if proposals is not None:
         missing = [k for k in proposals if k not in kpts]
         extra = [k for k in kpts if k not in proposals]

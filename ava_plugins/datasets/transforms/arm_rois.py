@@ -9,7 +9,11 @@ the moderately enlarged arm box."
 Rules implemented here (what the report leaves open is marked *ours*):
 
 * an arm (left: COCO keypoints 5, 7, 9; right: 6, 8, 10) is valid when its elbow and wrist
-  lie inside the image and score at least ``score_thr`` (``required`` can add the shoulder);
+  lie inside the image and score at least ``score_thr`` (``required`` can add the shoulder).
+  The report names no threshold: 0.3 is ours, on the keypoint file's [0, 1] scores (a heatmap
+  maximum of 30 % of a training target's peak, see below). The position test alone cannot
+  reject an unseen joint: a top-down model places it somewhere in its crop, e.g. mmpose's
+  heatmap codecs at the crop's corner for an all-negative heatmap, inside the image;
 * its box encloses the shoulder (when it is inside and scores at least ``score_thr``), elbow
   and wrist, is scaled about its centre by ``scale`` and, *ours*, each side is widened to at
   least ``min_side_ratio`` times the longer one (a straight arm would otherwise give a
@@ -29,7 +33,9 @@ Rules implemented here (what the report leaves open is marked *ours*):
   main model need.
 
 Proposal keypoints come from a keypoint pickle ``{"video_id,timestamp": (N, 17, 3)}`` (x, y
-normalised to [0, 1], score; ``tools/extract_keypoints.py`` or the synthetic generator),
+normalised to [0, 1], score in [0, 1]: ``tools/extract_keypoints.py`` stores a heatmap model's
+maximum as a fraction of a training target's peak, CPN's ``max / 255 + 0.5`` as ``max / 255``;
+or the synthetic generator),
 row-aligned with the proposal pickle (both read and checked by
 :mod:`ava_plugins.datasets.keypoints_io`). ``AVADataset`` keeps only some rows of a key (score
 threshold, ``num_max_proposals``), so the transform finds each kept proposal's row by its
@@ -64,7 +70,8 @@ def arm_boxes(keypoints: np.ndarray,
     Args:
         keypoints: (N, 17, 3) x, y in the units of ``image_size`` and a score.
         image_size: (width, height) of the image, in the keypoints' units.
-        score_thr: least score of a joint that counts.
+        score_thr: least score of a joint that counts, in (0, 1] (the file's normalised
+            scores; 0 means no evidence, so a joint must score above it).
         scale: factor applied to the enclosing box's width and height, about its centre.
         min_side_ratio: each side of the box is at least this times its longer side.
         required: joints that must be inside the image and score >= ``score_thr`` for the
@@ -156,6 +163,9 @@ class ArmRoIs(BaseTransform):
                  log_interval: int = 1000) -> None:
         if mode not in ('replace', 'add'):
             raise ValueError(f"ArmRoIs: mode must be 'replace' or 'add', got {mode!r}")
+        if not 0 < score_thr <= 1:
+            raise ValueError(f'ArmRoIs: score_thr must be in (0, 1] (keypoint scores are '
+                             f'normalised to [0, 1], 0 = no evidence), got {score_thr}')
         if scale <= 0 or not 0 <= min_side_ratio <= 1:
             raise ValueError(f'ArmRoIs: scale must be > 0 and min_side_ratio in [0, 1], got '
                              f'{scale}, {min_side_ratio}')

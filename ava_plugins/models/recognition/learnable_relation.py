@@ -37,7 +37,7 @@ from mmengine.model import constant_init
 from torch import Tensor
 
 from .mask_non_local import MaskNonLocal3d
-from .neighbourhood import window_aggregate, window_bias, window_logits
+from .neighbourhood import key_radius, window_aggregate, window_bias, window_logits
 
 
 def _triple(value, name: str):
@@ -56,8 +56,9 @@ class LearnableRelation3d(NonLocal3d):
     Args:
         in_channels: input channels ``C``.
         neighbourhood: ``(t1, h1, w1)``: ``D_i``'s radius in positions of the input grid (with
-            ``sub_sample`` the keys are pooled by ``(1, 2, 2)``: radius ``floor(δ / 2)`` on H, W
-            as in :class:`MaskNonLocal3d`).
+            ``sub_sample`` the keys are pooled by ``(1, 2, 2)``: every key cell that pools a
+            position of ``D_i``, as in :class:`MaskNonLocal3d`; the relation vector then has
+            ``2 ceil(δ / 2) + 1`` entries on H, W, those outside a query's span held at 0).
         relation_field: ``(t0, h0, w0) >= neighbourhood``: half-size of the NiN's receptive field.
         hidden_channels: NiN width (default ``K1``, the relation vector's size).
         sub_sample, reduction, use_scale, conv_cfg, norm_cfg: as mmcv's ``NonLocal3d``; the NiN's
@@ -83,7 +84,8 @@ class LearnableRelation3d(NonLocal3d):
             raise ValueError(f'LearnableRelation3d: relation_field {self.relation_field} must be '
                              f'>= neighbourhood {self.neighbourhood} on every axis (report §3)')
         self.key_stride = (1, 2, 2) if sub_sample else (1, 1, 1)
-        self.key_radius = tuple(n // s for n, s in zip(self.neighbourhood, self.key_stride))
+        self.key_radius = tuple(key_radius(n, s) for n, s in zip(self.neighbourhood,
+                                                                  self.key_stride))
         self.relation_size = 1
         for r in self.key_radius:
             self.relation_size *= 2 * r + 1
@@ -116,7 +118,8 @@ class LearnableRelation3d(NonLocal3d):
 
     def relations(self, x: Tensor) -> Tensor:
         """``(N, C, T, H, W) -> (N, K1, T, H, W)``: ``r^(i)``, offsets in the order of
-        :func:`.neighbourhood.window_offsets`, 0 for offsets outside the feature map."""
+        :func:`.neighbourhood.window_offsets`, 0 for offsets outside the query's span
+        (:func:`.neighbourhood.key_span`)."""
         sizes = x.shape[2:]
         theta = self.theta(x)
         phi = self.phi(x)
@@ -127,7 +130,8 @@ class LearnableRelation3d(NonLocal3d):
             theta = theta / theta.shape[1]**0.5
         corr = window_logits(theta, phi, self.key_radius, self.key_stride)
         logits = corr + self.relation_nin(corr)
-        bias = window_bias(self.key_radius, sizes, self.key_stride, logits.dtype, logits.device)
+        bias = window_bias(self.key_radius, sizes, self.key_stride, logits.dtype, logits.device,
+                           self.neighbourhood)
         return (logits + bias).softmax(dim=1)
 
     def forward(self, x: Tensor) -> Tensor:

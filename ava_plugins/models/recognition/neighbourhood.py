@@ -1,12 +1,17 @@
 """δ-neighbourhoods of a 3D feature map and attention restricted to them.
 
 Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §3, Eq. (5): the
-neighbourhood of ``i = (t, h, w)`` is ``[t ± δt] x [h ± δh] x [w ± δw]``. Queries live on the
-block's input grid ``(T, H, W)``; keys (``φ``, ``g``) live on a grid that may be sub-sampled by
-``stride`` per axis (mmcv's ``NonLocal3d(sub_sample=True)`` max-pools keys by ``(1, 2, 2)``).
-Query position ``q`` maps to the key cell that pooled it, ``c(q) = min(q // s, K - 1)``, and key
-``k`` is in the neighbourhood when ``|k - c(q)| <= r`` with ``r`` the key-grid radius
-(:func:`key_radius`).
+neighbourhood of ``i = (t, h, w)`` is ``D_i = [t ± δt] x [h ± δh] x [w ± δw]``, in positions of
+the block's input grid ``(T, H, W)``, where the queries live. Keys (``φ``, ``g``) live on a grid
+that may be sub-sampled by ``stride`` per axis (mmcv's ``NonLocal3d(sub_sample=True)``
+max-pools keys by ``(1, 2, 2)``): key cell ``k`` pools input positions ``s k .. s k + s - 1``.
+Query ``q`` attends every key cell that pools a position of ``[q - d, q + d]``, ``d = floor(δ)``
+(:func:`axis_reach`), i.e. the key cells ``floor((q - d) / s) .. floor((q + d) / s)``
+(:func:`key_span`): the whole of ``D_i``, rounded out to whole key cells (one pooled key mixes
+``s`` input rows, so a finer set cannot be attended). Without sub-sampling that is ``D_i``
+exactly. Relative to the query's own key cell ``c(q) = min(q // s, K - 1)`` the span reaches at
+most ``ceil(d / s)`` cells (:func:`key_radius`); which cells of that window a query attends
+depends on its position within its cell, so both evaluations mask per query.
 
 Two exact evaluations of ``softmax_{j in D_i}(θ_i·φ_j) g_j``:
 
@@ -14,10 +19,12 @@ Two exact evaluations of ``softmax_{j in D_i}(θ_i·φ_j) g_j``:
   non-local block computes anyway, plus per-axis ``0 / -inf`` biases added by broadcasting, so
   no ``THW x T'H'W'`` mask is ever built;
 - windowed (:func:`window_logits`, :func:`window_aggregate`): only the ``K = Π(2r+1)`` logits of
-  each neighbourhood, ``(N, K, T, H, W)``, computed offset by offset on shifted views of the
-  zero-padded keys (a loop over the ``K`` kernel offsets, like an unrolled convolution; each step
-  is one vectorised op over every position). Sub-sampled keys are handled by splitting the
-  queries into their ``Π s`` parity sub-grids, each aligned one-to-one with the key grid.
+  each query's window of radius ``r`` key cells around ``c(q)``, ``(N, K, T, H, W)``, computed
+  offset by offset on shifted views of the zero-padded keys (a loop over the ``K`` kernel
+  offsets, like an unrolled convolution; each step is one vectorised op over every position),
+  with :func:`window_bias` masking the offsets outside the query's span. Sub-sampled keys are
+  handled by splitting the queries into their ``Π s`` parity sub-grids, each aligned one-to-one
+  with the key grid.
 """
 import itertools
 import math
@@ -28,10 +35,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 Radius = Tuple[Optional[int], Optional[int], Optional[int]]
+Reach = Tuple[Optional[int], Optional[int], Optional[int]]
 
 
-def key_radius(delta, size: int, key_size: int, stride: int) -> Optional[int]:
-    """Key-grid radius of one axis, ``None`` when the neighbourhood covers the whole axis.
+def axis_reach(delta, size: int, key_size: int, stride: int) -> Optional[int]:
+    """``d = floor(δ)`` of one axis in positions of the block's input grid, ``None`` when the
+    neighbourhood is the whole axis.
 
     Args:
         delta: ``None`` or ``inf`` (unrestricted); an ``int >= 0`` (positions of the block's
@@ -42,8 +51,8 @@ def key_radius(delta, size: int, key_size: int, stride: int) -> Optional[int]:
         stride: key sub-sampling factor of the axis.
 
     Returns:
-        ``floor(δ / stride)`` (a real δ admits exactly the integer offsets ``|o| <= floor(δ)``),
-        or ``None`` if that reaches every key.
+        ``floor(δ)`` positions (a real δ admits exactly the integer offsets ``|o| <= floor(δ)``),
+        or ``None`` if every query's span (:func:`key_span`) is the whole key axis.
     """
     if delta is None:
         return None
@@ -55,8 +64,30 @@ def key_radius(delta, size: int, key_size: int, stride: int) -> Optional[int]:
     if math.isinf(delta):
         return None
     positions = delta if isinstance(delta, int) else delta * size
-    radius = int(math.floor(positions / stride + 1e-6))
-    return None if radius >= key_size - 1 else radius
+    reach = int(math.floor(positions + 1e-6))
+    lo, hi = key_span(size, key_size, stride, reach)
+    return None if bool((lo == 0).all() and (hi == key_size - 1).all()) else reach
+
+
+def key_span(size: int, key_size: int, stride: int, reach: Optional[int],
+             device=None) -> Tuple[Tensor, Tensor]:
+    """First and last key cell, each ``(size,)``, attended by each query ``q < size``.
+
+    Every key cell pooling a position of ``[q - reach, q + reach]``:
+    ``floor((q -+ reach) / stride)``, clipped to the key grid (a query past the last key cell,
+    odd ``size`` with sub-sampling, keeps at least the last one). ``reach=None``: every cell.
+    """
+    q = torch.arange(size, device=device)
+    if reach is None:
+        return torch.zeros_like(q), torch.full_like(q, key_size - 1)
+    lo = torch.div(q - reach, stride, rounding_mode='floor').clamp(0, key_size - 1)
+    hi = torch.div(q + reach, stride, rounding_mode='floor').clamp(0, key_size - 1)
+    return lo, hi
+
+
+def key_radius(reach: int, stride: int) -> int:
+    """Key cells from ``c(q)`` to the far end of any query's span: ``ceil(reach / stride)``."""
+    return -(-reach // stride)
 
 
 def query_to_key(size: int, key_size: int, stride: int, device=None) -> Tensor:
@@ -64,27 +95,29 @@ def query_to_key(size: int, key_size: int, stride: int, device=None) -> Tensor:
     return torch.clamp(torch.arange(size, device=device) // stride, max=key_size - 1)
 
 
-def axis_bias(size: int, key_size: int, stride: int, radius: int, dtype, device) -> Tensor:
-    """``(size, key_size)`` additive bias: 0 where ``|k - c(q)| <= radius``, ``-inf`` elsewhere."""
-    centre = query_to_key(size, key_size, stride, device)
-    dist = (torch.arange(key_size, device=device)[None, :] - centre[:, None]).abs()
-    bias = torch.zeros(size, key_size, dtype=dtype, device=device)
-    return bias.masked_fill(dist > radius, float('-inf'))
+def axis_bias(size: int, key_size: int, stride: int, reach: int, dtype, device) -> Tensor:
+    """``(size, key_size)`` additive bias: 0 on each query's span (:func:`key_span`), ``-inf``
+    elsewhere."""
+    lo, hi = key_span(size, key_size, stride, reach, device)
+    k = torch.arange(key_size, device=device)[None, :]
+    outside = (k < lo[:, None]) | (k > hi[:, None])
+    return torch.zeros(size, key_size, dtype=dtype, device=device).masked_fill(
+        outside, float('-inf'))
 
 
 def dense_masked_logits(logits: Tensor, sizes: Sequence[int], key_sizes: Sequence[int],
-                        strides: Sequence[int], radius: Radius) -> Tensor:
+                        strides: Sequence[int], reach: Reach) -> Tensor:
     """Add the neighbourhood biases to full logits ``(N, THW, T'H'W')`` by broadcasting.
 
-    ``logits`` (contiguous) is modified in place and returned, ``-inf`` outside each query's
-    neighbourhood.
+    ``reach``: :func:`axis_reach` per axis (``None``: unrestricted). ``logits`` (contiguous) is
+    modified in place and returned, ``-inf`` outside each query's neighbourhood.
     """
     n = logits.shape[0]
     out = logits.view(n, *sizes, *key_sizes)
-    for axis, r in enumerate(radius):
-        if r is None:
+    for axis, d in enumerate(reach):
+        if d is None:
             continue
-        bias = axis_bias(sizes[axis], key_sizes[axis], strides[axis], r, logits.dtype,
+        bias = axis_bias(sizes[axis], key_sizes[axis], strides[axis], d, logits.dtype,
                          logits.device)
         shape = [1] * 6
         shape[axis], shape[3 + axis] = sizes[axis], key_sizes[axis]
@@ -108,14 +141,18 @@ def window_offsets(radius: Sequence[int]) -> List[Tuple[int, int, int]]:
 
 
 def window_bias(radius: Sequence[int], sizes: Sequence[int], strides: Sequence[int], dtype,
-                device) -> Tensor:
-    """``(K, T, H, W)`` additive bias: ``-inf`` where offset ``k`` leaves the key grid."""
+                device, reach: Optional[Reach] = None) -> Tensor:
+    """``(K, T, H, W)`` additive bias: ``-inf`` where offset ``k`` leaves the key grid or, with
+    ``reach`` (:func:`axis_reach` per axis, ``None`` entries unrestricted), the query's span
+    (:func:`key_span`)."""
     key_sizes = [q // s for q, s in zip(sizes, strides)]
+    reach = (None, ) * len(sizes) if reach is None else reach
     per_axis = []
-    for r, q, kk, s in zip(radius, sizes, key_sizes, strides):
+    for r, q, kk, s, d in zip(radius, sizes, key_sizes, strides, reach):
+        lo, hi = key_span(q, kk, s, d, device)
         target = query_to_key(q, kk, s, device)[None, :] + torch.arange(-r, r + 1,
                                                                        device=device)[:, None]
-        valid = (target >= 0) & (target < kk)
+        valid = (target >= lo[None, :]) & (target <= hi[None, :])
         per_axis.append(torch.zeros(2 * r + 1, q, dtype=dtype,
                                     device=device).masked_fill(~valid, float('-inf')))
     bt, bh, bw = per_axis
