@@ -10,15 +10,11 @@ Settings of the official ``configs/AVA/eval_SLOWFAST_R50_ACAR_HR2O.yaml``
   2), short side 256, RGB normalised with mean 0.45 and std 0.225 of [0, 1] (x 255 here);
   no padding beyond the clip (one clip per batch, ``pad_size_divisor=1``: the official geometry,
   box scale ``feature size / frame size``);
-* backbone: alpha 4 (slow pathway every 4th frame), lateral fusion ``fuse_kernel_size 7`` with
-  BN + ReLU (``fusion_kernel=7, lateral_norm=True``);
+* backbone: alpha 4, the slow pathway on ``slow_full_span`` frames (``ResNet3dSlowFastFullSpan``:
+  ``linspace`` indices 0, 4, 8, 13, 17, 22, 26, 31 of 32, where mmaction2 takes every 4th frame),
+  lateral fusion ``fuse_kernel_size 7`` with BN + ReLU (``fusion_kernel=7, lateral_norm=True``);
 * head: depth 2, 3x3 HR2O_NL (as ``acar_slowfast_r50.py``);
 * boxes: FAIR detections >= 0.85 (the official ``ava_val_v2.2_fair_0.85.pkl``).
-
-Known difference: the official R50 config samples the slow pathway with ``slow_full_span``
-(``linspace`` frame indices 0, 4, 8, 13, 17, 22, 26, 31 of 32) where mmaction2 takes every 4th
-frame (0, 4, ..., 28); the R101 model has no such option and is evaluated exactly
-(``acar_slowfast_r101_official_eval.py``).
 """
 _base_ = './acar_slowfast_r50.py'
 
@@ -26,6 +22,8 @@ model = dict(
     init_cfg=None,
     data_preprocessor=dict(mean=[114.75] * 3, std=[57.375] * 3, pad_size_divisor=1),
     backbone=dict(
+        type='mmaction.ResNet3dSlowFastFullSpan',
+        slow_full_span=True,
         resample_rate=4,
         speed_ratio=4,
         slow_pathway=dict(fusion_kernel=7, lateral_norm=True)))

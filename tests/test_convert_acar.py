@@ -131,11 +131,13 @@ class OfficialBottleneck(nn.Module):
 
 
 class OfficialSlowFast(nn.Module):
-    """The official SlowFast backbone (alpha 4, beta 1/8, res5 dilation 2), restated."""
+    """The official SlowFast backbone (alpha 4, beta 1/8, res5 dilation 2), restated;
+    ``slow_full_span``: the slow pathway's ``T // alpha`` frames at ``linspace(0, T - 1)``
+    truncated, as the official R50 config, instead of every alpha-th frame."""
 
-    def __init__(self, layers, fuse_only_conv, fuse_kernel):
+    def __init__(self, layers, fuse_only_conv, fuse_kernel, slow_full_span=False):
         super().__init__()
-        beta, self.alpha = 8, 4
+        beta, self.alpha, self.slow_full_span = 8, 4, slow_full_span
         self.fast_conv1 = nn.Conv3d(3, 8, (5, 7, 7), (1, 2, 2), (2, 3, 3), bias=False)
         self.fast_bn1 = nn.BatchNorm3d(8)
         self.slow_conv1 = nn.Conv3d(3, 64, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False)
@@ -164,7 +166,10 @@ class OfficialSlowFast(nn.Module):
 
     def forward(self, x):
         f = self.pool(torch.relu(self.fast_bn1(self.fast_conv1(x))))
-        s = self.pool(torch.relu(self.slow_bn1(self.slow_conv1(x[:, :, ::self.alpha]))))
+        t = x.shape[2]
+        slow = (x[:, :, torch.linspace(0, t - 1, t // self.alpha).long()] if self.slow_full_span
+                else x[:, :, ::self.alpha])
+        s = self.pool(torch.relu(self.slow_bn1(self.slow_conv1(slow))))
         for k in range(1, 5):
             s = getattr(self, f'slow_res{k}')(torch.cat([s, getattr(self, f'Tconv{k}')(f)], 1))
             f = getattr(self, f'fast_res{k}')(f)

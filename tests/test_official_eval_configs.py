@@ -5,8 +5,8 @@ fusion and geometry, so the class logits equal the official backbone + head on t
 The official backbone and head are restated in tests/test_convert_acar.py and
 tests/test_acar_head.py (official parameter names, so their state dicts are official
 checkpoints); stages have one block each to stay fast (R50 and R101 differ only in block
-counts). The restated backbone takes every 4th frame for the slow pathway; the official R50
-config's ``slow_full_span`` sampling is the one difference its eval config documents.
+counts). The restated backbone samples the slow pathway as each official config: every 4th frame
+(R101), ``slow_full_span`` (R50).
 """
 import os
 
@@ -28,9 +28,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Official eval configs (configs/AVA/eval_*.yaml): ToTensor(norm_value) then Normalize.
 OFFICIAL = {
     'r50': dict(config='acar_slowfast_r50_official_eval.py', fuse_only_conv=False, kernel=7,
-                depth=2, mlp_1x1=False, norm_value=255., mean=[0.45] * 3, std=[0.225] * 3),
+                slow_full_span=True, depth=2, mlp_1x1=False, norm_value=255., mean=[0.45] * 3,
+                std=[0.225] * 3),
     'r101': dict(config='acar_slowfast_r101_official_eval.py', fuse_only_conv=True, kernel=5,
-                 depth=1, mlp_1x1=True, norm_value=1.,
+                 slow_full_span=False, depth=1, mlp_1x1=True, norm_value=1.,
                  mean=[110.63666788, 103.16065604, 96.29023126],
                  std=[38.7568578, 37.88248729, 40.02898126]),
 }
@@ -40,11 +41,13 @@ OFFICIAL = {
 def test_converted_official_checkpoint_gives_the_official_logits(arch, tmp_path):
     """Would have caught: no config running the converter's output as the official model
     (mmaction2's mean/std, fusion kernel 7 without lateral BN for R101, 16-pixel padding
-    changing the box scale of a frame whose side is not a multiple of 16)."""
+    changing the box scale of a frame whose side is not a multiple of 16; R50: the slow pathway
+    on every 4th frame, frames 0 and 4 of this 8-frame clip, not the official 0 and 7)."""
     o = OFFICIAL[arch]
     blocks = (1, 1, 1, 1)
     torch.manual_seed(0)
-    backbone = OfficialSlowFast(blocks, o['fuse_only_conv'], o['kernel']).eval()
+    backbone = OfficialSlowFast(blocks, o['fuse_only_conv'], o['kernel'],
+                                o['slow_full_span']).eval()
     for m in backbone.modules():
         if isinstance(m, nn.BatchNorm3d):
             m.running_mean.uniform_(-0.1, 0.1)
@@ -92,3 +95,31 @@ def test_converted_official_checkpoint_gives_the_official_logits(arch, tmp_path)
     got = logits[0].flatten(1)
     assert got.shape == (3, 61)
     torch.testing.assert_close(got[:, 1:], expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('rate,frames,slow', [
+    (4, 32, [0, 4, 8, 13, 17, 22, 26, 31]),  # i * 31 / 7 truncated
+    (4, 16, [0, 5, 10, 15]),  # i * 15 / 3
+    (8, 16, [0, 15]),  # i * 15 / 1
+])
+def test_slow_full_span_feeds_the_official_frames(rate, frames, slow):
+    """``ResNet3dSlowFastFullSpan`` gives the slow pathway the official R50 frames (hand-worked
+    ``linspace(0, T - 1, T // alpha)`` truncated) and the fast pathway every frame. Would have
+    caught: mmaction2's every alpha-th frame (0, 4, ..., 28) and rounding instead of truncating
+    (9, 18, 27 in place of 8, 17, 26 for T = 32)."""
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(os.path.join(REPO, 'configs/synthetic/linear_slowfast_tiny.py'))
+    cfg = cfg.model.backbone
+    cfg.update(type='ResNet3dSlowFastFullSpan', slow_full_span=True, resample_rate=rate,
+               speed_ratio=rate, pretrained=None)
+    model = MMACTION_MODELS.build(cfg).eval()
+    seen = {}
+    for name in ('slow_path', 'fast_path'):
+        getattr(model, name).conv1.register_forward_hook(
+            lambda module, args, out, name=name: seen.update({name: args[0]}))
+    with torch.no_grad():
+        clip = torch.arange(frames, dtype=torch.float32).view(1, 1, frames, 1, 1).expand(
+            1, 3, frames, 32, 32)
+        model(clip)
+    assert seen['slow_path'][0, :, :, 0, 0].tolist() == [slow] * 3
+    torch.testing.assert_close(seen['fast_path'], clip, rtol=0, atol=0)

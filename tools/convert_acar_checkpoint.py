@@ -35,11 +35,11 @@ Every tensor keeps its shape. What the mapping covers: the weights. It does not 
 backbone compute the official function by itself; the config must match the official
 architecture: ``dilations=(1, 1, 1, 2)`` and ``spatial_strides=(1, 2, 2, 1)`` on both pathways,
 ``resample_rate=speed_ratio=4`` on 32-frame input, and ``fusion_kernel=5`` without lateral norm
-(official R101 config) or ``fusion_kernel=7, lateral_norm=True`` (official R50 config). Known
-differences that remain: the official R50 config samples the slow pathway with
-``slow_full_span`` (``linspace`` frame indices) where mmaction2 takes every 4th frame, and the
-official input normalisation (R50: mean 0.45, std 0.225 of [0, 1] RGB; R101: mean
-[110.6, 103.2, 96.3], std [38.8, 37.9, 40.0]) must be set in ``data_preprocessor``.
+(official R101 config) or ``fusion_kernel=7, lateral_norm=True`` with the slow pathway's
+``slow_full_span`` frames (official R50 config: ``ResNet3dSlowFastFullSpan``); the official input
+normalisation (R50: mean 0.45, std 0.225 of [0, 1] RGB; R101: mean [110.6, 103.2, 96.3], std
+[38.8, 37.9, 40.0]) must be set in ``data_preprocessor``. The configs
+``acar_slowfast_r{50,101}_official_eval.py`` do all this.
 """
 import argparse
 import os

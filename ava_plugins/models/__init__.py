@@ -1,4 +1,5 @@
 """models of ava_plugins; importing it registers its modules (into mmdet's ``MODELS``)."""
+from .backbones import ResNet3dSlowFastFullSpan
 from .data_preprocessors import MeanPadDataPreprocessor
 from .losses import PoseSoftmaxBCELoss, PoseSoftmaxFocalLoss
 from .pose import CPNGlobalNet, CPNHead, CPNRefineNet
@@ -16,5 +17,5 @@ __all__ = [
     'AVATTAModel', 'ava_tta_pipeline', 'ACARHead', 'ACFBHead', 'BoxJitterRoIHead',
     'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'MeanPadDataPreprocessor',
     'OFFICIAL_ROI_LAYER', 'PoseSoftmaxBBoxHeadAVA', 'PoseSoftmaxBCELoss', 'PoseSoftmaxFocalLoss',
-    'ThreeBranchHead', 'ThreeBranchRoIHead'
+    'ResNet3dSlowFastFullSpan', 'ThreeBranchHead', 'ThreeBranchRoIHead'
 ]
