@@ -1,4 +1,5 @@
-"""models of ava_plugins; importing it registers its modules (into mmdet's ``MODELS``)."""
+"""models of ava_plugins; importing it registers its modules (RoI heads, bbox heads and losses into
+mmdet's ``MODELS``; backbones, data preprocessors and recognition modules into mmaction2's)."""
 from .backbones import ResNet3dSlowFastFullSpan
 from .data_preprocessors import MeanPadDataPreprocessor
 from .losses import PoseSoftmaxBCELoss, PoseSoftmaxFocalLoss
