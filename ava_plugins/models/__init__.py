@@ -1,5 +1,6 @@
 """models of ava_plugins; importing it registers its modules (RoI heads, bbox heads and losses into
-mmdet's ``MODELS``; backbones, data preprocessors and recognition modules into mmaction2's)."""
+mmdet's ``MODELS``; backbones, data preprocessors and recognition modules into mmaction2's; CPN
+into mmpose's)."""
 from .backbones import ResNet3dSlowFastFullSpan
 from .data_preprocessors import MeanPadDataPreprocessor
 from .losses import PoseSoftmaxBCELoss, PoseSoftmaxFocalLoss
