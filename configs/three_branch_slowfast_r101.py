@@ -24,8 +24,7 @@ Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.o
   warm-up over the first epoch then half-cosine, 8 epochs (26k iterations x 64 clips is ~7.9
   epochs of AVA v2.2). The report's own AVA fine-tuning used steps (x0.1 at 16k and 21k of
   26k); the half-cosine with warm-up is its Kinetics recipe, used here as the issue asks.
-* test-time augmentation: short side {224, 256, 320} x horizontal flip (``tta_scales``,
-  ``tta_flip``), applied by the project's test-time-augmentation mechanism once it exists.
+* test-time augmentation (short side x horizontal flip): ``three_branch_slowfast_r101_tta.py``.
 
 Ablations inherit this file: ``three_branch_slowfast_r101_{no_global,no_lfb,no_focal,
 sum_fusion}.py``.
@@ -122,8 +121,6 @@ val_pipeline = [
     lfb_window,
     pack,
 ]
-tta_scales = (224, 256, 320)
-tta_flip = True
 
 train_dataloader = dict(
     batch_size=8,

@@ -308,7 +308,6 @@ def test_recipe_and_ablation_values(name):
     assert [s.type for s in cfg.param_scheduler] == ['LinearLR', 'CosineAnnealingLR']
     assert cfg.param_scheduler[1].eta_min == 0 and cfg.param_scheduler[1].end == cfg.max_epochs
     assert cfg.val_dataloader.dataset.person_det_score_thr == 0.8
-    assert tuple(cfg.tta_scales) == (224, 256, 320) and cfg.tta_flip
     kinds = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     assert {'Flip', 'ColorJitter'} <= set(kinds) and rh.train_box_jitter > 0
     assert ('LoadLFBWindow' in kinds) == with_lfb
