@@ -305,10 +305,7 @@ def test_recipe_and_ablation_values(name):
         assert p.norm_eval and p.norm_cfg.requires_grad is False
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.momentum, opt.weight_decay) == ('SGD', 0.9, 1e-7)
-    assert [s.type for s in cfg.param_scheduler] == ['LinearLR', 'CosineAnnealingLR']
-    assert cfg.param_scheduler[1].eta_min == 0 and cfg.param_scheduler[1].end == cfg.max_epochs
     assert cfg.val_dataloader.dataset.person_det_score_thr == 0.8
-    assert tuple(cfg.tta_scales) == (224, 256, 320) and cfg.tta_flip
     kinds = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     assert {'Flip', 'ColorJitter'} <= set(kinds) and rh.train_box_jitter > 0
     assert ('LoadLFBWindow' in kinds) == with_lfb
@@ -343,6 +340,102 @@ def test_r101_builds():
     bn = model.backbone.slow_path.layer1[0].conv1.bn
     assert not bn.weight.requires_grad
     assert len(model.roi_head.shared_head.lfb.blocks) == 2
+
+
+def lr_trace(cfg, iterations, epoch_length):
+    """lr at each of ``iterations`` from mmengine's real optimiser wrapper and param schedulers
+    built from ``cfg`` as the Runner builds them (``epoch_length`` iterations per epoch)."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    wrapper = build_optim_wrapper(torch.nn.Linear(1, 1), cfg.optim_wrapper)
+    schedulers = [
+        PARAM_SCHEDULERS.build(dict(s), default_args=dict(optimizer=wrapper,
+                                                          epoch_length=epoch_length))
+        for s in cfg.param_scheduler
+    ]
+    wanted, trace = set(iterations), {}
+    for it in range(max(iterations) + 1):
+        if it in wanted:
+            trace[it] = wrapper.get_lr()['lr'][0]
+        for s in schedulers:  # ParamSchedulerHook: after every iteration (by_epoch=False
+            # or converted to iterations)
+            s.step()
+    return trace
+
+
+@pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step\(\)`')
+def test_default_schedule_is_the_reports_ava_step_schedule():
+    """The default recipe trains with the report's AVA fine-tuning schedule (§4: "26k
+    iterations, with a learning rate of 0.016, which is decreased by a factor of 10 at
+    iteration 16k, 21k", minibatch 64): mmengine's schedulers built from the config, stepped per
+    iteration. Would have caught the old default (warm-up from 0.0016 then half-cosine over 8
+    epochs: lr 0.0016 at iteration 0, no step at 16k)."""
+    cfg = load('three_branch_slowfast_r101.py')
+    assert cfg.train_cfg.type == 'IterBasedTrainLoop' and cfg.train_cfg.max_iters == 26000
+    # 8 clips per GPU x 8 GPUs = the report's 64; auto_scale_lr rescales from 64 when enabled
+    assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.base_batch_size == 64
+    assert not cfg.default_hooks.checkpoint.by_epoch and not cfg.log_processor.by_epoch
+    trace = lr_trace(cfg, [0, 1, 15999, 16000, 20999, 21000, 25999], epoch_length=3300)
+    expected = {0: 0.016, 1: 0.016, 15999: 0.016, 16000: 0.0016, 20999: 0.0016,
+                21000: 0.00016, 25999: 0.00016}
+    assert trace == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step\(\)`')
+def test_cosine_ablation_keeps_warmup_half_cosine():
+    """``three_branch_slowfast_r101_cosine.py`` keeps the former default: one epoch of linear
+    warm-up from lr / 10, then half-cosine to 0 at the end of epoch 8 (10 iterations an epoch
+    here). Would have caught the ablation being lost when the default moved to steps."""
+    cfg = load('three_branch_slowfast_r101_cosine.py')
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop' and cfg.train_cfg.max_epochs == 8
+    trace = lr_trace(cfg, [0, 5, 10, 45, 79], epoch_length=10)
+    half_cosine = [0.008 * (1 + math.cos(math.pi * (it - 10) / 70)) for it in (45, 79)]
+    # mmengine's LinearLR reaches the full lr at its last iteration (9 of 0-9)
+    assert trace == pytest.approx({0: 0.0016, 5: 0.0016 + 0.0144 * 5 / 9, 10: 0.016,
+                                   45: half_cosine[0], 79: half_cosine[1]}, rel=1e-6)
+
+
+def tiny_nl_backbone(cfg):
+    """The config's SlowFast backbone settings with narrow channels (slow 8, fast 1 base
+    channels), so that the R101 depth and the non-local layout are kept on CPU."""
+    bb = cfg.model.backbone.copy()
+    bb.slow_pathway = dict(bb.slow_pathway, base_channels=8)
+    bb.fast_pathway = dict(bb.fast_pathway, base_channels=1)
+    return bb
+
+
+def test_nl_config_puts_non_local_blocks_where_configured_and_runs():
+    """``three_branch_slowfast_r101_nl.py``: mmaction2's ResNet3dSlowFast built from it (and
+    initialised as in training) holds NonLocal3d blocks exactly in slow res3 blocks 0, 2 and
+    res4 blocks 0, 2, 4 (none in the fast pathway), runs forward on a tiny clip, and the blocks
+    are residual additions on the path: with their output BN zeroed it equals the plain backbone
+    with the same weights, as initialised it differs. Would have caught: no non-local blocks
+    (the old recipe had none although the report uses them), keys ResNet3d ignores, or blocks
+    built but never reached."""
+    from mmcv.cnn import NonLocal3d
+    cfg = load('three_branch_slowfast_r101_nl.py')
+    torch.manual_seed(0)
+    nl = MODELS.build(tiny_nl_backbone(cfg))
+    nl.init_weights()
+    blocks = {name: m for name, m in nl.named_modules() if isinstance(m, NonLocal3d)}
+    assert sorted(blocks) == [f'slow_path.layer{s}.{b}.non_local_block'
+                              for s, b in ((2, 0), (2, 2), (3, 0), (3, 2), (3, 4))]
+    assert len(nl.slow_path.layer3) == 23
+    plain = MODELS.build(tiny_nl_backbone(load('three_branch_slowfast_r101.py')))
+    missing, unexpected = plain.load_state_dict(nl.state_dict(), strict=False)
+    assert not missing and unexpected and all('non_local_block' in k for k in unexpected)
+    nl.eval(), plain.eval()
+    x = torch.randn(1, 3, 16, 64, 64)
+    with torch.no_grad():
+        ref = plain(x)
+        out = nl(x)
+        assert [o.shape for o in out] == [r.shape for r in ref]
+        assert not torch.allclose(out[0], ref[0])
+        for m in blocks.values():
+            m.conv_out.norm.weight.zero_()
+            m.conv_out.norm.bias.zero_()
+        for o, r in zip(nl(x), ref):
+            torch.testing.assert_close(o, r)
 
 
 def make_batch(num_clips, size, frames, num_classes, window, channels, seed=0):

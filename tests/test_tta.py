@@ -322,3 +322,60 @@ def test_three_branch_one_view_and_flip_views(tiny_ava, lfb_bank):
     torch.testing.assert_close(both.pred_instances.scores,
                                (ref[0].pred_instances.scores + flipped.pred_instances.scores) / 2)
     assert not torch.allclose(flipped.pred_instances.scores, ref[0].pred_instances.scores)
+
+
+def test_three_branch_tta_config_runs_and_merges_all_views(tiny_ava, lfb_bank):
+    """``three_branch_slowfast_r101_tta.py`` built as configured (its model wrapper and its
+    TestTimeAug views; only the R101 detector swapped for the tiny three-branch one and the
+    clip/bank sizes shrunk): each clip runs 3 scales x 2 flips = 6 views (counted by a forward
+    hook on the bbox head, independent of AVATTAModel's own capture), and the merged scores
+    equal the head's activation of the hand-averaged hooked logits. Would have caught: the old
+    recipe's ``tta_scales``/``tta_flip`` keys that no pipeline read (no TTA config existed), a
+    view dropped or a scale never applied, or views not merged (first view returned)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'three_branch_slowfast_r101_tta.py'))
+    tiny = Config.fromfile(THREE_BRANCH_TINY)
+    tiny.model.roi_head.bbox_head.update(num_classes=81, class_ids=list(range(1, 81)),
+                                         pose_id_range=(1, 14))
+    cfg.model.module = tiny.model
+    torch.manual_seed(0)
+    tta = MODELS.build(cfg.model).eval()
+    assert isinstance(tta, AVATTAModel) and tta.merge == 'logits'
+    pipe = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
+    kinds = [t['type'] for t in pipe]
+    assert kinds == ['SampleAVAFrames', 'RawFrameDecode', 'LoadLFBWindow', 'TestTimeAug']
+    pipe[0] = HEAD[0]  # 8 frames
+    pipe[2].update(bank_dir=lfb_bank, half_width=4, max_items=2)
+    ds = dataset(tiny_ava, pipe)
+
+    head = tta.module.roi_head.bbox_head
+    seen = []  # (img_shape, flip, logits) of each bbox head forward
+    pending = []
+    orig_test_step = tta.module.test_step
+
+    def test_step(data):
+        meta = data['data_samples'][0].metainfo
+        pending.append((tuple(meta['img_shape']), bool(meta['flip'])))
+        return orig_test_step(data)
+
+    def hook(module, args, output):  # output: cls_score (num_rois, num_classes)
+        seen.append((*pending[-1], output.detach().clone()))
+
+    tta.module.test_step = test_step
+    handle = head.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            merged = tta.test_step(pseudo_collate([ds[0]]))
+    finally:
+        handle.remove()
+        del tta.module.test_step
+    views = {((s, s), f) for s in (224, 256, 320) for f in (False, True)}  # 32 px square frames
+    assert len(merged) == 1 and len(seen) == len(views)
+    for c, got in enumerate(merged):
+        clip = seen[c * len(views):(c + 1) * len(views)]
+        assert {(shape, flip) for shape, flip, _ in clip} == views
+        logits = torch.stack([v[2] for v in clip])
+        assert len(got.pred_instances.scores) == logits.shape[1] > 0
+        torch.testing.assert_close(got.pred_instances.scores, head.activation(logits.mean(0)),
+                                   rtol=1e-5, atol=1e-6)
+        for v in logits:  # the views differ, so the merge is none of them
+            assert not torch.allclose(got.pred_instances.scores, head.activation(v), atol=1e-4)

@@ -58,7 +58,11 @@ test_dataloader = val_dataloader
 val_evaluator = dict(custom_classes=None, **_base_.synthetic_evaluator)
 test_evaluator = val_evaluator
 
-train_cfg = _base_.synthetic_schedule_8e.train_cfg  # 8 epochs
+# epoch-based, as every tiny config (the R101 recipe is iteration-based)
+train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=8, val_begin=8,
+                 val_interval=8)
 param_scheduler = _base_.synthetic_schedule_8e.param_scheduler
 optim_wrapper = _base_.synthetic_schedule_8e.optim_wrapper
 default_hooks = _base_.synthetic_schedule_8e.default_hooks
+default_hooks['checkpoint']['by_epoch'] = True
+log_processor = dict(by_epoch=True)
