@@ -7,8 +7,10 @@ config already has). Changed:
 
 * RoI head: 2D RoIAlign 7x7 replicated along time (``with_temporal_pool=False``), then
   ``MultiSecBaselineHead``: the volume averaged to 4 frames (the report's V in R^{4x256x7x7}),
-  a point-wise conv to 256 channels and a 2-layer 3D ConvNet; mmaction2's ``BBoxHeadAVA``
-  (sigmoid BCE, the report names no other loss) on its 256 channels;
+  a point-wise conv to 256 channels and a 2-layer 3D ConvNet; ``BBoxHeadAVAWithNegatives``
+  (mmaction2's ``BBoxHeadAVA``, sigmoid BCE, the report names no other loss) on its 256
+  channels, whose loss also covers the sampled negatives (all-zero targets; mmaction2's head
+  drops them), as in the Faster R-CNN training the report follows (Sec. 1.1);
 * training on detector proposals: positive if IoU > 0.5 with a ground-truth box of the keyframe
   (mmaction2's ``MaxIoUAssignerAVA``, mmdet's ``MaxIoUAssigner`` rules with multi-hot labels;
   mmdet counts IoU >= 0.5), 40 proposals per clip at 1:3 positive:negative (mmdet's
@@ -37,7 +39,7 @@ model = dict(
             channels=head_channels,
             temporal_size=4,
             num_convs=2),
-        bbox_head=dict(in_channels=head_channels)),
+        bbox_head=dict(type='BBoxHeadAVAWithNegatives', in_channels=head_channels)),
     train_cfg=dict(
         rcnn=dict(
             assigner=dict(

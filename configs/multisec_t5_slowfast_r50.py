@@ -8,7 +8,9 @@ https://research.google.com/ava/challenge.html, Sec. 1.2, on the stage-1 config
   linked tube (``tools/link_tubes.py --span 5``), their res4 volumes read from the cache
   (``tools/extract_bank.py configs/multisec_res4_cache_slowfast_r50.py STAGE1.pth --feature
   res4 --max-per-second 1``) by ``LoadTubeRes4``; no frame is decoded and no augmentation is
-  possible on cached features;
+  possible on cached features; tubes bridge one missed detection by interpolation
+  (``--max-gap 1``, our choice), and ``TubeSlotsHook`` logs the fraction of slots that still
+  borrow the nearest valid keyframe's box and volume (``train/tube_borrowed``);
 * model: ``MultiSecFastRCNN`` runs res5 of both pathways on the cached volumes (res1-4 and the
   res4->res5 lateral frozen: ``frozen_stages=3``), ``MultiSecRoIHead`` pools each proposal along
   its tube, ``MultiSecHead`` pools each clip's V over time (average; ``_maxpool`` variant: max)
@@ -53,3 +55,5 @@ val_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
+
+custom_hooks = [dict(type='TubeSlotsHook')]

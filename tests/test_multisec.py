@@ -1,5 +1,6 @@
-"""Multi-sec (ByteDance AI Lab, AVA 2019): 1:3 sampler, stage-1 and stage-2 heads, tube data,
-the stage-2 detector's gradients and every config's CPU forward."""
+"""Multi-sec (ByteDance AI Lab, AVA 2019): what the 1:3 sampler passes to the loss, stage-1 and
+stage-2 heads, tube data, the stage-2 detector's gradients and every config's CPU forward."""
+import logging
 import os
 import pickle
 
@@ -16,18 +17,13 @@ import ava_plugins  # noqa: F401
 from ava_plugins.datasets.transforms.load_tube_res4 import (LoadTubeRes4, clip_offsets,
                                                             nearest_valid)
 from ava_plugins.models.roi_heads.shared_heads import MultiSecBaselineHead, MultiSecHead
-from ava_plugins.structures import FeatureBank, link_tubes
+from ava_plugins.structures import FeatureBank, batched_iou, link_tubes
 from multisec_support import REPO, synthetic_options
 
 STAGE2_TINY = os.path.join(REPO, 'configs/synthetic/multisec_t5_slowfast_tiny.py')
 
 
-def build_task(cfg):
-    from mmdet.registry import TASK_UTILS
-    return TASK_UTILS.build(cfg)
-
-
-# ------------------------------------------------------------------------------ sampler
+# ------------------------------------------------------------------------ what reaches the loss
 def proposals_with_iou(gt, ious):
     """Boxes sharing ``gt``'s top-left corner and height whose IoU with ``gt`` is ``ious``."""
     x1, y1, x2, y2 = gt
@@ -35,38 +31,122 @@ def proposals_with_iou(gt, ious):
     return np.stack([np.full_like(w, x1), np.full_like(w, y1), x1 + w, np.full_like(w, y2)], 1)
 
 
-def test_assigner_and_sampler_give_one_to_three():
+GTS = np.array([[5., 4., 45., 76.], [80., 2., 136., 78.]])  # pixels of an 80 x 142 frame
+GT_LABELS = torch.zeros(2, 12)
+GT_LABELS[0, 1] = GT_LABELS[0, 3] = GT_LABELS[1, 2] = 1
+
+
+def proposal_set():
+    """16 + 8 positives (IoU 0.51 .. 1), 50 + 30 negatives (IoU 0.05 .. 0.49), shuffled."""
+    pos = np.concatenate([proposals_with_iou(GTS[0], np.linspace(0.51, 1, 16)),
+                          proposals_with_iou(GTS[1], np.linspace(0.51, 1, 8))])
+    neg = np.concatenate([proposals_with_iou(GTS[0], np.linspace(0.05, 0.49, 50)),
+                          proposals_with_iou(GTS[1], np.linspace(0.05, 0.49, 30))])
+    return torch.from_numpy(np.concatenate([neg[:40], pos, neg[40:]])).float()
+
+
+def hand_targets(boxes):
+    """Multi-hot target of each box by hand: its best ground truth's labels if IoU >= 0.5."""
+    iou = batched_iou(boxes.numpy().astype(np.float64), GTS)
+    best, arg = iou.max(1), iou.argmax(1)
+    return torch.where(torch.from_numpy(best >= 0.5)[:, None], GT_LABELS[arg], 0.)
+
+
+def roi_head_on_real_stack(stage):
+    """The config's roi head (real assigner, sampler, RoIAlign, heads), a clip's features, a
+    data sample with the proposals and ground truths, and hooks that catch the RoIs and logits
+    entering the bbox head's loss."""
+    from mmaction.structures import ActionDataSample
+    from mmdet.registry import MODELS
     init_default_scope('mmdet')
-    cfg = Config.fromfile(os.path.join(REPO, 'configs/multisec_baseline_slowfast_r50.py'))
-    rcnn = cfg.model.train_cfg.rcnn
-    assert (rcnn.sampler.num, rcnn.sampler.pos_fraction) == (40, 0.25)
-    assigner, sampler = build_task(rcnn.assigner), build_task(rcnn.sampler)
-    gts = np.array([[10., 10., 110., 210.], [300., 20., 380., 220.]])
-    labels = torch.zeros(2, 5)
-    labels[0, 1] = labels[0, 3] = labels[1, 2] = 1
-    # 16 + 8 positives (IoU 0.51 .. 1), 50 + 30 negatives (IoU 0 .. 0.49), one of each at the
-    # border values 0.49 / 0.51
-    pos = np.concatenate([proposals_with_iou(gts[0], np.linspace(0.51, 1, 16)),
-                          proposals_with_iou(gts[1], np.linspace(0.51, 1, 8))])
-    neg = np.concatenate([proposals_with_iou(gts[0], np.linspace(0.05, 0.49, 50)),
-                          proposals_with_iou(gts[1], np.linspace(0.05, 0.49, 30))])
-    boxes = torch.from_numpy(np.concatenate([neg[:40], pos, neg[40:]])).float()
-    is_pos = torch.zeros(len(boxes), dtype=torch.bool)
-    is_pos[40:40 + len(pos)] = True
-    gt = InstanceData(bboxes=torch.from_numpy(gts).float(), labels=labels)
+    name = 'multisec_baseline_slowfast_tiny.py' if stage == 1 else 'multisec_t5_slowfast_tiny.py'
+    cfg = Config.fromfile(os.path.join(REPO, 'configs/synthetic', name))
+    roi_cfg = cfg.model.roi_head.copy()
+    roi_cfg.update(train_cfg=cfg.model.train_cfg.rcnn, test_cfg=cfg.model.test_cfg.rcnn)
+    torch.manual_seed(0)
+    head = MODELS.build(roi_cfg)
+    head.init_weights()
+    clips = 1 if stage == 1 else 5
+    x = (torch.randn(clips, 128, 2, 5, 9), torch.randn(clips, 16, 8, 5, 9))
+    caught = {}
+    head.bbox_roi_extractor.register_forward_pre_hook(
+        lambda m, args: caught.__setitem__('rois', args[1]))
+
+    def keep_logits(module, args, out):
+        out.retain_grad()
+        caught['logits'] = out
+        return out + caught.get('shift', 0)
+
+    head.bbox_head.register_forward_hook(keep_logits)
+
+    def loss(boxes):
+        sample = ActionDataSample()
+        sample.set_metainfo(dict(img_shape=(80, 142), img_key='v,0902'))
+        sample.gt_instances = InstanceData(bboxes=torch.from_numpy(GTS).float(),
+                                           labels=GT_LABELS.clone())
+        if stage == 2:  # a static tube per proposal
+            sample.tube_boxes = boxes[:, None].repeat(1, 5, 1)
+            sample.tube_clips = torch.arange(5).repeat(len(boxes), 1)
+        return head.loss(x, [InstanceData(bboxes=boxes.clone())], [sample])['loss_action_cls']
+
+    return head, loss, caught
+
+
+@pytest.mark.parametrize('stage', [1, 2])
+def test_sampled_negatives_reach_the_loss(stage):
+    """Every sampled row, negatives with all-zero targets, enters the BCE (stage 1 and 2).
+
+    Would have caught mmaction2's ``BBoxHeadAVA`` dropping the rows whose label sum is 0: a
+    negative's logit did not change the loss and got no gradient, so the 1:3 sampler only
+    capped the positives.
+    """
+    head, loss_of, caught = roi_head_on_real_stack(stage)
+    torch.manual_seed(1)
+    loss = loss_of(proposal_set())
+    logits, rois = caught['logits'], caught['rois']
+    full_rois = rois.clone()
+    if stage == 2:  # tube RoIs: K per proposal, the keyframe's box at every clip
+        rois = rois.view(-1, 5, 5)[:, 0]
+    target = hand_targets(rois[:, 1:])
+    assert logits.shape == (40, 12)
+    # the loss by hand: mean BCE over the 40 sampled rows x 11 foreground classes
+    z, y = logits.detach()[:, 1:], target[:, 1:]
+    hand = (torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()
+    torch.testing.assert_close(loss, hand, rtol=1e-5, atol=1e-6)
+    loss.backward()
+    neg = np.flatnonzero(target.sum(1).numpy() == 0)
+    assert len(neg) == 30
+    assert (logits.grad[neg, 1:].abs().sum(1) > 0).all()  # each negative has a gradient
+    # perturbing one sampled negative's logit (same seed: same sample) changes the loss
+    caught['shift'] = torch.zeros(40, 12)
+    caught['shift'][neg[0], 1:] = 3.
+    torch.manual_seed(1)
+    shifted = loss_of(proposal_set())
+    assert torch.equal(caught['rois'], full_rois)  # the same sample
+    assert shifted > loss + 1e-3
+
+
+def test_loss_sees_forty_rows_at_one_to_three():
+    """The rows with a loss gradient: 40 per clip, 10 positive (IoU >= 0.5) and 30 negative;
+    with only 3 positive proposals, 3 + 37.
+
+    Replaces a check of the sampler's output, which passed while the loss saw only the 10
+    positive rows.
+    """
+    head, loss_of, caught = roi_head_on_real_stack(1)
+    boxes = proposal_set()
     for seed in range(3):
         torch.manual_seed(seed)
-        pred = InstanceData(priors=boxes.clone())
-        res = sampler.sample(assigner.assign(pred, gt), pred, gt)
-        assert len(res.pos_inds) == 10 and len(res.neg_inds) == 30  # 40 at 1:3
-        assert is_pos[res.pos_inds].all() and not is_pos[res.neg_inds].any()
-        # positives carry the multi-hot labels of the ground truth they overlap
-        expect = torch.where((res.pos_inds < 40 + 16)[:, None], labels[0], labels[1])
-        torch.testing.assert_close(res.pos_gt_labels, expect)
-    # fewer positives than 10: all of them, negatives fill the rest of the 40
-    pred = InstanceData(priors=torch.cat([boxes[40:43], boxes[:40], boxes[-40:]]))
-    res = sampler.sample(assigner.assign(pred, gt), pred, gt)
-    assert sorted(res.pos_inds.tolist()) == [0, 1, 2] and len(res.neg_inds) == 37
+        loss_of(boxes).backward()
+        in_loss = caught['logits'].grad.abs().sum(1) > 0
+        positive = hand_targets(caught['rois'][:, 1:]).sum(1) > 0
+        assert int(in_loss.sum()) == 40
+        assert int((in_loss & positive).sum()) == 10 and int((in_loss & ~positive).sum()) == 30
+    few = torch.cat([boxes[40:43], boxes[:40], boxes[-40:]])  # 3 positives, 80 negatives
+    loss_of(few).backward()
+    in_loss = caught['logits'].grad.abs().sum(1) > 0
+    positive = hand_targets(caught['rois'][:, 1:]).sum(1) > 0
+    assert int((in_loss & positive).sum()) == 3 and int((in_loss & ~positive).sum()) == 37
 
 
 # ------------------------------------------------------------------------------ heads
@@ -231,6 +311,47 @@ def test_load_tube_res4_borrows_where_the_bank_has_no_volume(synthetic, res4_ban
                        num_clips=5, img_shape=(96, 142))
     with pytest.raises(ValueError, match='expected packed res4 volumes'):
         bad(dataset.get_data_info(first))
+
+
+def test_training_log_reports_the_borrowed_tube_slots():
+    """The stage-2 configs' ``TubeSlotsHook`` puts the fraction of borrowed slots into the log.
+
+    Would have caught slots that borrow the nearest keyframe's box and res4 volume (a tube that
+    ended, a keyframe without a cached volume) going unreported in training. By hand: clips
+    ``[2, 2, 2, 3, 4]`` borrow at slots 0 and 1, ``[0, 1, 2, 3, 3]`` at slot 4: 3 of 10.
+    """
+    from mmaction.registry import HOOKS
+    from mmaction.structures import ActionDataSample
+    from mmengine.logging import MessageHub, MMLogger
+    cfg = Config.fromfile(STAGE2_TINY)
+    hooks = [HOOKS.build(h) for h in cfg.custom_hooks if h.type == 'TubeSlotsHook']
+    assert len(hooks) == 1
+    hook = hooks[0]
+    sample = ActionDataSample()
+    sample.tube_clips = torch.tensor([[2, 2, 2, 3, 4], [0, 1, 2, 3, 3]])
+    other = ActionDataSample()
+    other.tube_clips = torch.arange(5)[None]  # a proposal whose five keyframes are its own
+
+    class Runner:  # the two members of mmengine's Runner the hook uses, real ones
+        message_hub = MessageHub.get_instance('test_tube_slots')
+        logger = MMLogger.get_instance('test_tube_slots')
+
+    runner = Runner()
+    hook.before_train_epoch(runner)
+    hook.after_train_iter(runner, 0, dict(inputs=None, data_samples=[sample]))
+    assert runner.message_hub.get_scalar('train/tube_borrowed').current() == 0.3
+    hook.after_train_iter(runner, 1, dict(inputs=None, data_samples=[other]))
+    assert runner.message_hub.get_scalar('train/tube_borrowed').current() == 0.
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    runner.logger.addHandler(handler)
+    try:
+        hook.after_train_epoch(runner)
+    finally:
+        runner.logger.removeHandler(handler)
+    assert lines == ['tubes: 3 of 15 (proposal, keyframe) slots (20.0%) borrowed the nearest '
+                     "valid keyframe's box and res4 volume this epoch"]
 
 
 # ------------------------------------------------------------------------------ stage 2 model

@@ -11,8 +11,9 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import ava_plugins  # noqa: F401
-from ava_plugins.models.roi_heads.slowfast_res4 import (pack_res4, res4_channels, slowfast_res4,
-                                                         slowfast_res5, unpack_res4)
+from ava_plugins.models.roi_heads.slowfast_res4 import (pack_res4, pool_res4, res4_channels,
+                                                         res4_item_bytes, slowfast_res4,
+                                                         slowfast_res5, unpack_res4, unpool_res4)
 from ava_plugins.structures import FeatureBank
 from multisec_support import CACHE_CONFIG
 
@@ -95,3 +96,80 @@ def test_cached_res4_plus_res5_gives_the_stage1_predictions(res4_bank):
         torch.testing.assert_close(out, full, rtol=0, atol=2e-3)
         checked += 1
     assert checked == 3
+
+
+# ------------------------------------------------------------------ cache size, stride-2 layout
+def test_item_bytes_match_the_bank_and_the_r50_figure(res4_bank):
+    """``res4_item_bytes`` equals a real bank item's size (tiny model) and, for the stage-1 R50
+    at 32 frames and 300 x 533, the hand count 12288 x 19 x 34 x 2 bytes (and 12288 x 10 x 17 x
+    2 at stride 2), which the README's 3.3 TB for AVA train comes from.
+
+    Would have caught a cache size stated (or a smaller layout offered) without a checked
+    figure; the pooled bank feature must have the stride-2 size.
+    """
+    from mmaction.registry import DATASETS
+    from mmaction.registry import MODELS as ACTION_MODELS
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    from ava_plugins.engine.bank_features import BANK_FEATURES
+    from multisec_support import REPO
+    cfg = res4_bank['cfg']
+    bank = FeatureBank(str(res4_bank['bank_dir']))
+    model = MODELS.build(cfg.model).eval()
+    item = int(np.prod(bank.item_shape)) * np.dtype(bank.dtype).itemsize
+    assert res4_item_bytes(model.backbone, 8, (80, 142)) == item
+    init_default_scope('mmaction')
+    r50 = ACTION_MODELS.build(Config.fromfile(
+        f'{REPO}/configs/multisec_baseline_slowfast_r50.py').model.backbone)
+    assert res4_item_bytes(r50, 32, (300, 533)) == (1024 * 8 + 128 * 32) * 19 * 34 * 2
+    assert res4_item_bytes(r50, 32, (300, 533), stride=2) == 12288 * 10 * 17 * 2
+    load_checkpoint(model, str(res4_bank['ckpt']), map_location='cpu')
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    with torch.no_grad():
+        data = model.data_preprocessor(pseudo_collate([dataset[0]]), False)
+        pooled = BANK_FEATURES['res4_stride2'](model, data)
+    assert pooled.shape[1:] == (bank.item_shape[0], 3, 5)  # 5 x 9 cells at stride 2
+    assert pooled[0].numel() * 2 == res4_item_bytes(model.backbone, 8, (80, 142), stride=2)
+
+
+def test_pool_res4_block_means_by_hand():
+    """2 x 2 block means of a 3 x 3 map, border blocks over their cells inside the map."""
+    x = torch.arange(9.).view(1, 1, 3, 3)
+    torch.testing.assert_close(pool_res4(x, 2), torch.tensor([[[[2., 3.5], [6.5, 8.]]]]))
+    up = unpool_res4(pool_res4(x, 2), 2, (3, 3))
+    torch.testing.assert_close(up[0, 0], torch.tensor([[2., 2., 3.5], [2., 2., 3.5],
+                                                      [6.5, 6.5, 8.]]))
+
+
+def test_stride2_cache_is_exact_where_res4_is_constant_per_block():
+    """Stage 2 on the pooled cache (``MultiSecFastRCNN(res4_stride=2)``) gives the features of
+    the full cache exactly when each 2 x 2 block of res4 is constant, and differs otherwise.
+
+    Would have caught a smaller layout whose expansion puts cells in the wrong place or
+    at the wrong size for res5 (the lossless case must be bit-equal).
+    """
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from multisec_support import REPO
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(f'{REPO}/configs/synthetic/multisec_t5_slowfast_tiny.py').model
+    cfg.init_cfg = None
+    torch.manual_seed(0)
+    full_model = MODELS.build(cfg).eval()
+    cfg.update(res4_stride=2, res4_shape=(5, 9))
+    pooled_model = MODELS.build(cfg).eval()
+    pooled_model.load_state_dict(full_model.state_dict())
+    blocks = torch.randn(1, 5, 192, 3, 5)  # B, K clips, packed channels, 3 x 5 blocks
+    full = unpool_res4(blocks.flatten(0, 1), 2, (5, 9)).view(1, 5, 192, 5, 9).relu()
+    with torch.no_grad():
+        ref = full_model.extract_feat(full)
+        out = pooled_model.extract_feat(pool_res4(full.flatten(0, 1), 2).view(1, 5, 192, 3, 5))
+        noisy = full + 0.1 * torch.randn_like(full).relu()
+        lossy = pooled_model.extract_feat(pool_res4(noisy.flatten(0, 1), 2).view(1, 5, 192, 3, 5))
+        exact = full_model.extract_feat(noisy)
+    for a, b in zip(out, ref):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert any(not torch.equal(a, b) for a, b in zip(lossy, exact))

@@ -189,7 +189,7 @@ def test_prerequisites_are_ordered_shared_and_pointed_at(tool, tmp_path, fake_co
     assert a0.spec['meta']['claims'] == ['long_term']
     b1 = planner.tasks[('run', str(fake_configs / 'b.py'), 1)]
     assert b1.spec['paths']['data/tubes.pkl'] == osp.join(
-        work, 'prerequisites', 'seed1', 'tubes_val_T5_l1.0_i0.3_g0.pkl')
+        work, 'prerequisites', 'seed1', 'tubes_val_T5_l1.0_i0.3_g1.pkl')
     bank_task = planner.tasks[b1.deps[0]]
     assert bank_task.spec['run_dir'] == osp.join(work, 'runs', 'base', 'seed1')
     assert bank_task.spec['splits'] == ('train', 'val')

@@ -130,16 +130,32 @@ def test_two_persons_crossing():
 
 
 def test_missed_detection_in_the_middle():
+    """By default a tube continues past one missed detection, with the box interpolated there.
+
+    Would have caught tubes ending at the first keyframe without a linkable box (``max_gap=0``
+    by default), which left the far keyframes of a T = 9 tube to borrow the nearest box and
+    res4 volume.
+    """
     props = {t: np.array([_box(0.2 + 0.02 * t, 0.2, 0.3, 0.5, 0.8)]) for t in range(9)}
-    del props[4]
+    props[4] = np.array([_box(0.7, 0.1, 0.2, 0.2, 0.9)])  # the person missed, someone else found
     tubes, idx = link_video(props, 5, min_iou=0.3, max_gap=0)
     np.testing.assert_array_equal(idx[3], [[0, 0, 0, -1, -1]])  # ends at the missed keyframe
     np.testing.assert_array_equal(idx[5], [[-1, -1, 0, 0, 0]])
     assert np.isnan(tubes[3][0, 3:]).all() and np.isfinite(tubes[3][0, :3]).all()
-    tubes, idx = link_video(props, 5, min_iou=0.3, max_gap=1)
-    np.testing.assert_array_equal(idx[3], [[0, 0, 0, -1, 0]])  # bridged, no box at t = 4
+    tubes, idx = link_video(props, 5, min_iou=0.3)
+    np.testing.assert_array_equal(idx[3], [[0, 0, 0, -1, 0]])  # bridged, no detection at t = 4
+    np.testing.assert_array_equal(idx[5], [[0, -1, 0, 0, 0]])
     np.testing.assert_array_equal(tubes[3][0, 4], props[5][0])
-    assert np.isnan(tubes[3][0, 3]).all()
+    # midpoint of the boxes at t = 3 and t = 5, by hand: x1 = 0.2 + 0.08, x2 = x1 + 0.3
+    np.testing.assert_allclose(tubes[3][0, 3, :4], [0.28, 0.2, 0.58, 0.7], rtol=1e-12)
+    np.testing.assert_allclose(tubes[5][0, 1, :4], [0.28, 0.2, 0.58, 0.7], rtol=1e-12)
+    assert np.isnan(tubes[3][0, 3, 4]) and np.isnan(tubes[5][0, 1, 4])  # no score: no detection
+    # a gap of two keyframes is bridged with boxes at 1/3 and 2/3 when allowed
+    del props[4]
+    props[5] = props[5][:0]
+    tubes, idx = link_video(props, 9, min_iou=0.3, max_gap=2)
+    np.testing.assert_array_equal(idx[3][0, 4:], [0, -1, -1, 0, 0])
+    np.testing.assert_allclose(tubes[3][0, 5:7, 0], [0.2 + 0.02 * 4, 0.2 + 0.02 * 5])
 
 
 def test_person_entering_and_leaving():
@@ -248,6 +264,26 @@ def test_tool_on_mmaction2_fixture(tmp_path):
     np.testing.assert_array_equal(tubes['0f39OWEqJ24,0903'][0, 0], props['0f39OWEqJ24,0902'][0])
     assert np.isnan(tubes['0f39OWEqJ24,0902'][0, 0]).all()
     assert np.isnan(tubes['_-Z6wFjXtGQ,0902'][:, [0, 2]]).all()
+
+
+def test_tool_summary_counts_interpolated_and_borrowed_slots(tmp_path, capsys):
+    """The tool's summary: of the slots LoadTubeRes4 samples, interpolated and box-less ones.
+
+    Would have caught the tool saying nothing about how many tube slots have no box and so
+    silently borrow another keyframe's box and res4 volume. Counted by hand for one person at
+    keyframes 902, 903, 905, 906 (904 missed), T = 5: anchor 902 has boxes at 902, 903 (904
+    is beyond its reach), 903 at 902, 903, 905 and 904 interpolated, 905 likewise, 906 at 905,
+    906: 20 slots, 2 interpolated, 8 without a box.
+    """
+    props = {f'vid,{t:04d}': np.array([_box(0.2 + 0.01 * t - 9.02, 0.2, 0.3, 0.5, 0.8)],
+                                      dtype=np.float32) for t in (902, 903, 905, 906)}
+    src, out = tmp_path / 'props.pkl', tmp_path / 'tubes.pkl'
+    with open(src, 'wb') as f:
+        pickle.dump(props, f)
+    _tool().main([str(src), str(out), '--span', '5'])
+    err = capsys.readouterr().err
+    assert 'of 20 sampled tube slots' in err
+    assert '2 interpolated over a missed detection, 8 (40.0%) without a box' in err
 
 
 def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):

@@ -5,7 +5,9 @@ Sec. 1.2); the linking rule is documented in ``ava_plugins/structures/tube_linki
 
 Input: mmaction2's proposal pkl ``{"video_id,timestamp": ndarray (N, 5) x1, y1, x2, y2, score}``.
 Output: ``{"video_id,timestamp": ndarray (N, T, 5)}``: for each proposal, in the same order, its
-tube's box and score at keyframes ``t - T//2 .. t + T//2`` (NaN rows where the tube has none).
+tube's box and score at keyframes ``t - T//2 .. t + T//2`` (NaN rows where the tube has none;
+score NaN alone where a missed detection was bridged by interpolation, ``--max-gap``). The
+summary says how many of the slots ``LoadTubeRes4`` samples have no box and will borrow.
 
 Resumable: each video's result is saved (atomically) under ``OUT.pkl.parts/`` together with a
 fingerprint of its proposals and the linking parameters; a rerun reuses matching parts. The
@@ -54,8 +56,15 @@ def parse_args(argv=None):
                         help='least IoU between consecutive boxes of a tube (default 0.3)')
     parser.add_argument('--max-gap',
                         type=int,
-                        default=0,
-                        help='keyframes a tube may skip when no box links (default 0)')
+                        default=None,
+                        help='keyframes a tube may skip when no box links; a skipped keyframe '
+                        'gets the interpolated box (default: ava_plugins.structures.'
+                        'DEFAULT_MAX_GAP, one keyframe, our choice)')
+    parser.add_argument('--num-clips',
+                        type=int,
+                        default=5,
+                        help='keyframes LoadTubeRes4 samples per tube, for the summary of '
+                        'borrowed slots (default 5, the report\'s)')
     parser.add_argument('--workers',
                         type=int,
                         default=1,
@@ -63,6 +72,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f'--workers must be >= 1, got {args.workers}')
+    if args.num_clips < 1 or args.num_clips % 2 == 0:
+        parser.error(f'--num-clips must be odd and >= 1, got {args.num_clips}')
     return args
 
 
@@ -109,8 +120,11 @@ def _link_one(job):
 def main(argv=None):
     args = parse_args(argv)
     from ava_plugins.engine.keyframe_jobs import load_part, part_path
-    from ava_plugins.structures.tube_linking import check_linking_params, group_by_video
+    from ava_plugins.structures.tube_linking import (DEFAULT_MAX_GAP, check_linking_params,
+                                                     group_by_video)
     from ava_plugins.utils import InputError, remove_stale_temporaries
+    if args.max_gap is None:
+        args.max_gap = DEFAULT_MAX_GAP
     params = dict(span=args.span,
                   lam=args.lam,
                   min_iou=args.min_iou,
@@ -170,6 +184,20 @@ def main(argv=None):
         f'linked {sum(len(v) for v in out.values())} proposals of {len(videos)} videos into '
         f'tubes of {args.span} keyframes: {args.out}',
         file=sys.stderr)
+    print(slot_summary(out, args.span, args.num_clips), file=sys.stderr)
+
+
+def slot_summary(tubes, span, num_clips):
+    """One line: of the slots ``LoadTubeRes4`` samples, how many are interpolated and how many
+    have no box (those borrow the nearest valid keyframe's box and res4 volume)."""
+    from ava_plugins.datasets.transforms.load_tube_res4 import clip_offsets
+    from ava_plugins.structures.tube_linking import tube_slot_counts
+    columns = clip_offsets(span, num_clips) + span // 2
+    c = tube_slot_counts(tubes, columns)
+    frac = c['missing'] / max(c['slots'], 1)
+    return (f'of {c["slots"]} sampled tube slots ({num_clips} keyframes per proposal): '
+            f'{c["interpolated"]} interpolated over a missed detection, {c["missing"]} '
+            f'({100 * frac:.1f}%) without a box, borrowed from the nearest valid keyframe')
 
 
 if __name__ == '__main__':

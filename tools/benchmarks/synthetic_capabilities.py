@@ -284,8 +284,10 @@ class Planner:
                     bank_dir + '.done.json', [trained.key], fp,
                     f'{p["feature"]} bank of {stem(source)} seed {seed}')
             return self.tasks[key], p['path'], self.tasks[key].spec['bank_dir']
+        from ava_plugins.structures import DEFAULT_MAX_GAP
         args = dict(split=p['split'], span=int(p['span']), lam=float(p.get('lam', 1.0)),
-                    min_iou=float(p.get('min_iou', 0.3)), max_gap=int(p.get('max_gap', 0)))
+                    min_iou=float(p.get('min_iou', 0.3)),
+                    max_gap=int(p.get('max_gap', DEFAULT_MAX_GAP)))
         key = ('tubes', tuple(sorted(args.items())), seed)
         if key not in self.tasks:
             name = 'tubes_{split}_T{span}_l{lam}_i{min_iou}_g{max_gap}'.format(**args)

@@ -8,12 +8,15 @@ keyframes are sampled uniformly over the ``T`` seconds of the linked tubes (``to
 :class:`~ava_plugins.structures.FeatureBank` (``tools/extract_bank.py --feature res4``, one
 packed item per keyframe clip), read through memory maps in the dataloader workers.
 
-Missing data. A tube has no box at a keyframe where linking ended it (NaN rows, e.g. at video
-borders), and a keyframe may have no cached volume (not in the annotation list the bank was
-extracted from). Such a (proposal, keyframe) pair borrows the nearest keyframe of the same
-proposal that has both, ties going to the one nearer the centre; the centre (the proposal
-itself, on the current keyframe) always has both, so every proposal gets ``K`` RoIs. Packed
-``tube_clips`` say which of the ``K`` volumes each RoI is pooled from.
+Missing data. A missed detection inside a tube is bridged at linking time (an interpolated box,
+``tools/link_tubes.py --max-gap``) and used as it is. A tube has no box at a keyframe beyond
+where linking ended it (NaN rows, e.g. at video borders), and a keyframe may have no cached
+volume (not in the annotation list the bank was extracted from). Such a (proposal, keyframe)
+pair borrows the nearest keyframe of the same proposal that has both, ties going to the one
+nearer the centre; the centre (the proposal itself, on the current keyframe) always has both,
+so every proposal gets ``K`` RoIs. Packed ``tube_clips`` say which of the ``K`` volumes each
+RoI is pooled from (``tube_clips[i, k] != k``: borrowed); ``TubeSlotsHook``
+(:mod:`ava_plugins.engine.tube_slots_hook`) logs the borrowed fraction during training.
 
 Frames are not decoded: proposals and ground truths are scaled to ``img_shape``, the frame size
 the bank was extracted at (a fixed-size ``Resize``, since bank items have one shape).

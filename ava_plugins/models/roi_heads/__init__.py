@@ -1,6 +1,6 @@
 """RoI-head parts of ava_plugins: shared heads and bbox heads for ``AVARoIHead``."""
 from .arm_roi_head import ArmRoIHead
-from .bbox_heads import PoseSoftmaxBBoxHeadAVA
+from .bbox_heads import BBoxHeadAVAWithNegatives, PoseSoftmaxBBoxHeadAVA
 from .box_jitter_roi_head import BoxJitterRoIHead, jitter_rois
 from .multisec_detector import MultiSecFastRCNN
 from .multisec_roi_head import MultiSecRoIHead
@@ -10,7 +10,7 @@ from .three_branch_roi_head import ThreeBranchRoIHead
 
 __all__ = [
     'ACARHead', 'ACFBHead', 'GlobalSceneBranch', 'HR2ONL', 'LFBBranch', 'OFFICIAL_ROI_LAYER',
-    'ArmRoIHead', 'BoxJitterRoIHead', 'PoseSoftmaxBBoxHeadAVA', 'ThreeBranchHead',
-    'ThreeBranchRoIHead',
+    'ArmRoIHead', 'BBoxHeadAVAWithNegatives', 'BoxJitterRoIHead', 'PoseSoftmaxBBoxHeadAVA',
+    'ThreeBranchHead', 'ThreeBranchRoIHead',
     'MultiSecFastRCNN', 'MultiSecRoIHead', 'jitter_rois'
 ]

@@ -14,13 +14,25 @@ Packing (one feature-bank item per keyframe clip): the slow volume ``(C_s, T_s, 
 fast volume ``(C_f, T_f, H, W)`` are flattened channel-major over time and concatenated:
 ``(C_s * T_s + C_f * T_f, H, W)``. :func:`unpack_res4` inverts it from the backbone's res4
 widths and ``speed_ratio`` (``T_f = speed_ratio * T_s``).
+
+Size (:func:`res4_item_bytes`). The stage-1 R50 at 32 frames and 300 x 533 pixels packs
+``1024 * 8 + 128 * 32 = 12288`` channels of ``19 x 34`` cells: 15,876,096 bytes (15.1 MiB) per
+keyframe in fp16, about 3.3 TB for AVA v2.2's 235 x 897 train keyframes. The smaller layout
+here (our choice) stores the volume average-pooled over ``stride x stride`` cells
+(:func:`pool_res4`, ``tools/extract_bank.py --feature res4_stride2``; 4,177,920 bytes, 3.8x
+smaller at stride 2) and ``MultiSecFastRCNN(res4_stride=2)`` expands it back by nearest
+neighbour (:func:`unpool_res4`) before res5: exact where the res4 map is constant over each
+block, otherwise a lossy res5 input.
 """
 from typing import Tuple
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ['pack_res4', 'res4_channels', 'slowfast_res4', 'slowfast_res5', 'unpack_res4']
+__all__ = [
+    'pack_res4', 'pool_res4', 'res4_channels', 'res4_item_bytes', 'slowfast_res4',
+    'slowfast_res5', 'unpack_res4', 'unpool_res4'
+]
 
 
 def _stages(backbone):
@@ -108,3 +120,41 @@ def unpack_res4(packed: Tensor, backbone) -> Tuple[Tensor, Tensor]:
     x_slow = packed[:, :c_slow * t_slow].reshape(b, c_slow, t_slow, h, w)
     x_fast = packed[:, c_slow * t_slow:].reshape(b, c_fast, t_slow * ratio, h, w)
     return x_slow, x_fast
+
+
+def res4_item_bytes(backbone, clip_len: int, img_shape, stride: int = 1,
+                    itemsize: int = 2, featmap_stride: int = 16) -> int:
+    """Bytes of one packed res4 bank item of a ``clip_len``-frame clip at ``img_shape`` (H, W).
+
+    ``stride`` > 1: the :func:`pool_res4` layout. ``itemsize`` 2 for the bank's fp16.
+    """
+    c_slow, c_fast = res4_channels(backbone)
+    t_slow = clip_len // backbone.resample_rate
+    t_fast = t_slow * backbone.speed_ratio
+    h, w = (-(-int(s) // featmap_stride) for s in img_shape)
+    h, w = -(-h // stride), -(-w // stride)
+    return (c_slow * t_slow + c_fast * t_fast) * h * w * itemsize
+
+
+def pool_res4(packed: Tensor, stride: int) -> Tensor:
+    """Average ``(B, P, h, w)`` over ``stride x stride`` cells -> ``(B, P, ceil(h/s), ceil(w/s))``.
+
+    Blocks cut by the border average their cells inside the map only.
+    """
+    if stride == 1:
+        return packed
+    return nn.functional.avg_pool2d(packed, stride, stride, ceil_mode=True,
+                                    count_include_pad=False)
+
+
+def unpool_res4(pooled: Tensor, stride: int, size) -> Tensor:
+    """Inverse layout of :func:`pool_res4`: each cell repeated ``stride x stride`` times, cut
+    to ``size`` (h, w) of the full res4 map."""
+    if stride == 1:
+        return pooled
+    h, w = (int(v) for v in size)
+    if pooled.shape[-2:] != (-(-h // stride), -(-w // stride)):
+        raise ValueError(f'res4 volumes of {tuple(pooled.shape[-2:])} cells are not a stride-'
+                         f'{stride} layout of a {h} x {w} map')
+    full = pooled.repeat_interleave(stride, dim=-2).repeat_interleave(stride, dim=-1)
+    return full[..., :h, :w]
