@@ -66,3 +66,15 @@ def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
     os.utime(other, (start - 3600, start - 3600))
     assert remove_stale_temporaries(tmp_path, older_than=start - 60) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
+def test_mmengine_local_backend_writes_atomically_in_the_asked_encoding(tmp_path):
+    """ava_plugins makes mmengine's local backend atomic; put_text keeps mmengine's encoding."""
+    import ava_plugins  # noqa: F401  (registers the backend)
+    from mmengine.fileio import get_file_backend
+    from ava_plugins.engine.atomic_backend import AtomicLocalBackend
+    path = tmp_path / 'note.txt'
+    backend = get_file_backend(str(path))
+    assert isinstance(backend, AtomicLocalBackend)
+    backend.put_text('caf\u00e9', str(path), encoding='latin-1')
+    assert path.read_bytes() == b'caf\xe9'

@@ -125,7 +125,7 @@ def check_settings(out_dir: str, settings: dict, overwrite: bool) -> bool:
     existing ``.npy`` files may be kept."""
     import json
 
-    from ava_plugins.utils import InputError, atomic_open
+    from ava_plugins.utils import InputError, atomic_open, changed_settings
     path = osp.join(out_dir, 'settings.json')
     old = None
     if osp.exists(path):
@@ -138,9 +138,7 @@ def check_settings(out_dir: str, settings: dict, overwrite: bool) -> bool:
         if old is None:
             why = 'holds features but no record of the settings that made them'
         else:
-            why = 'holds features computed with other settings: ' + '; '.join(
-                f'{k}: {old.get(k)!r} there, {settings.get(k)!r} now'
-                for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k))
+            why = f'holds features computed with other settings: {changed_settings(old, settings)}'
         raise InputError(f'{out_dir}: {why}; write into a new folder or pass --overwrite')
     with atomic_open(path, 'w') as f:
         json.dump(settings, f, indent=1, sort_keys=True)

@@ -119,10 +119,11 @@ def _link_one(job):
 
 def main(argv=None):
     args = parse_args(argv)
-    from ava_plugins.engine.keyframe_jobs import load_part, part_path
+    from ava_plugins.engine.keyframe_jobs import (load_part, part_path,
+                                                  remove_stale_part_temporaries)
     from ava_plugins.structures.tube_linking import (DEFAULT_MAX_GAP, check_linking_params,
                                                      group_by_video)
-    from ava_plugins.utils import InputError, remove_stale_temporaries
+    from ava_plugins.utils import InputError
     if args.max_gap is None:
         args.max_gap = DEFAULT_MAX_GAP
     params = dict(span=args.span,
@@ -146,8 +147,7 @@ def main(argv=None):
     if osp.isdir(args.out):
         raise InputError(f'{args.out}: is a directory; expected the path of the output pkl')
 
-    remove_stale_temporaries(args.out + '.parts')  # of writers killed in an earlier run
-    remove_stale_temporaries(osp.dirname(osp.abspath(args.out)))
+    remove_stale_part_temporaries(args.out)
     results, jobs = {}, []
     for video in sorted(videos):
         # a part is reused only for the same proposals and linking parameters

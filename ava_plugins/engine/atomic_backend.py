@@ -20,8 +20,7 @@ class AtomicLocalBackend(LocalBackend):
             f.write(obj)
 
     def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
-        with atomic_open(filepath, 'w', fsync=True) as f:
-            f.write(obj)
+        self.put(obj.encode(encoding), filepath)
 
 
 def register_atomic_local_backend() -> None:

@@ -133,6 +133,12 @@ def part_path(out: str, video: str) -> str:
     return osp.join(out + '.parts', quote(video, safe='') + '.pkl')
 
 
+def remove_stale_part_temporaries(out: str) -> None:
+    """Remove what writers killed in an earlier run left beside ``out`` and its parts."""
+    remove_stale_temporaries(out + '.parts')
+    remove_stale_temporaries(osp.dirname(osp.abspath(out)))
+
+
 def load_part(path: str, params: dict) -> Optional[dict]:
     """A finished part made with ``params``, or None (missing, unreadable or other settings)."""
     try:
@@ -160,8 +166,7 @@ def run_videos(out: str, keyframes: Dict[str, Sequence[int]], compute: Callable,
     Returns ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
     """
     mine = assign_videos(keyframes, rank, world_size)
-    remove_stale_temporaries(out + '.parts')  # of writers killed in an earlier run
-    remove_stale_temporaries(osp.dirname(osp.abspath(out)))
+    remove_stale_part_temporaries(out)
     todo = [v for v in mine if load_part(part_path(out, v), params) is None]
     done = {'computed': [], 'skipped': [v for v in mine if v not in set(todo)]}
     from tqdm import tqdm

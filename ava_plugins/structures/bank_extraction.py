@@ -20,7 +20,7 @@ import os.path as osp
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from ..utils import atomic_open, remove_stale_temporaries
+from ..utils import atomic_open, changed_settings, remove_stale_temporaries
 from .feature_bank import FeatureBank, FeatureBankError
 
 SETTINGS = 'settings.json'
@@ -154,10 +154,8 @@ def _check_settings(bank_dir: str, settings: dict, key: str, videos: Sequence[st
                 why = (f'holds {len(done)} of these videos but no record of the settings that '
                        'made them')
             else:
-                keys = sorted(k for k in set(old) | set(settings)
-                              if old.get(k) != settings.get(k))
-                why = f'was extracted ({key}) with other settings: ' + '; '.join(
-                    f'{k}: {old.get(k)!r} there, {settings.get(k)!r} now' for k in keys)
+                why = (f'was extracted ({key}) with other settings: '
+                       f'{changed_settings(old, settings)}')
             raise FeatureBankError(f'{bank_dir}: the bank {why}; extract into a new folder or '
                                    'pass --overwrite to recompute it')
         _remove_videos(bank_dir, done)
