@@ -5,7 +5,8 @@ over ACAR on AVA-Kinetics): everything of ``acar_slowfast_r101.py`` (recipe, bac
 pose softmax), with ``ACFBHead``: two stacked HR2O_NL blocks (1x1 output convolution as the
 R101 ACAR head) attending from the current clip's first-order maps, without max pool, to the
 frozen bank maps of the same video within +-10 s (~20 s span). The window is read per sample
-by ``LoadBankWindow`` (fp16, memory-mapped) and handed to the head through the metainfo.
+by ``LoadBankWindow`` (fp16, memory-mapped), packed as data-sample fields and handed to the
+head by ``ACFBRoIHead``.
 
 Build the bank first with the trained ACAR model (same input size, no max pool; report §2.1:
 "only ground-truth boxes for generating feature banks" on AVA; our choice: the validation/test
@@ -45,12 +46,15 @@ acfb_window = dict(
 
 model = dict(
     roi_head=dict(
+        type='ACFBRoIHead',
         shared_head=dict(
             type='ACFBHead', depth=2, downsample='none', feat_key='acfb_feat',
             mask_key='acfb_mask', flip_bank=True)))
 
 meta_keys = ('img_shape', 'pad_shape', 'img_key', 'video_id', 'timestamp', 'flip',
-             'flip_direction', 'acfb_feat', 'acfb_mask')
+             'flip_direction')
+pack = dict(type='PackActionInputs', meta_keys=meta_keys,
+            algorithm_keys=('acfb_feat', 'acfb_mask'))
 train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=32, frame_interval=2),
     dict(type='RawFrameDecode', io_backend='disk'),
@@ -59,7 +63,7 @@ train_pipeline = [
     dict(type='PadToSquare'),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     acfb_window,
-    dict(type='PackActionInputs', meta_keys=meta_keys)
+    pack
 ]
 val_pipeline = [
     dict(type='SampleAVAFrames', clip_len=32, frame_interval=2, test_mode=True),
@@ -67,7 +71,7 @@ val_pipeline = [
     dict(type='Resize', scale=(-1, 256)),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     acfb_window,
-    dict(type='PackActionInputs', meta_keys=meta_keys)
+    pack
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))

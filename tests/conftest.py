@@ -91,7 +91,8 @@ def res4_bank(synthetic, tmp_path_factory):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from multisec_support import CACHE_CONFIG, load_tool, synthetic_options
+    from ava_plugins.engine.bank_features import extract_bank_from_config
+    from multisec_support import CACHE_CONFIG, synthetic_options
     init_default_scope('mmaction')
     cfg = Config.fromfile(CACHE_CONFIG)
     cfg.merge_from_dict(synthetic_options(synthetic))
@@ -102,8 +103,6 @@ def res4_bank(synthetic, tmp_path_factory):
     ckpt = work / 'stage1.pth'
     torch.save(dict(state_dict=model.state_dict()), ckpt)
     bank_dir = work / 'bank'
-    opts = [f'{k}={v}' for k, v in synthetic_options(synthetic).items()]
-    result = load_tool().main([CACHE_CONFIG, str(ckpt), '--out', str(bank_dir), '--split', 'val',
-                               '--feature', 'res4', '--max-per-second', '1', '--cfg-options',
-                               *opts])
+    result = extract_bank_from_config(cfg.copy(), str(ckpt), str(bank_dir), split='val',
+                                      feature='res4', max_per_second=1)
     return dict(cfg=cfg, ckpt=ckpt, bank_dir=bank_dir, result=result)

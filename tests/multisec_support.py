@@ -1,20 +1,11 @@
-"""Helpers of the multi-sec tests: the synthetic set's config options and the bank tool.
+"""Helpers of the multi-sec tests: the synthetic set's config options.
 
 The fixtures built on them (``synthetic``, ``res4_bank``) are in ``conftest.py``.
 """
-import importlib.util
 import os
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE_CONFIG = os.path.join(REPO, 'configs/synthetic/multisec_res4_cache_slowfast_tiny.py')
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('extract_bank_tool',
-                                                  os.path.join(REPO, 'tools/extract_bank.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def synthetic_options(paths):

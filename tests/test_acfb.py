@@ -259,7 +259,8 @@ def test_acfb_configs(name):
         window = steps[[s.type for s in steps].index('LoadBankWindow')]
         assert (window.half_width, window.max_items, window.item_ndim) == (10, 5, 3)
         assert window.bank_dir.endswith('acfb') and steps[-1].type == 'PackActionInputs'
-        assert {'acfb_feat', 'acfb_mask', 'flip', 'img_shape'} <= set(steps[-1].meta_keys)
+        assert {'flip', 'img_shape'} <= set(steps[-1].meta_keys)
+        assert set(steps[-1].algorithm_keys) == {'acfb_feat', 'acfb_mask'}
     if 'r101' in name:
         kinds = [s.type for s in cfg.train_dataloader.dataset.pipeline]
         assert kinds.index('Flip') < kinds.index('PadToSquare')
@@ -269,13 +270,16 @@ def test_acfb_configs(name):
 
 
 def test_tiny_acfb_config_loss_and_predict_on_a_tiny_bank():
+    """Through the config's model (``ACFBRoIHead``): the window arrives as data-sample fields,
+    as LFB's and the tubes' do; the loss trains every RoI-head parameter; a sample without the
+    fields (e.g. the window packed as metainfo) is an error naming the clip and the fix."""
     cfg = load_config('synthetic/acfb_slowfast_tiny.py')
     torch.manual_seed(0)
     model = MMACTION_MODELS.build(cfg.model)
     model.backbone.requires_grad_(False)
     g = torch.Generator().manual_seed(0)
 
-    def batch(num_clips, banks):
+    def batch(num_clips, banks, as_metainfo=False):
         inputs, samples = [], []
         for i in range(num_clips):
             inputs.append(torch.randint(0, 256, (3, 8, 80, 80), generator=g, dtype=torch.uint8))
@@ -285,9 +289,13 @@ def test_tiny_acfb_config_loss_and_predict_on_a_tiny_bank():
             mask = torch.arange(6) < banks[i]
             sample = ActionDataSample()
             # context 5x5 -> maps 3x3; the bank canvas may be larger
+            window = dict(acfb_feat=torch.rand(6, 64, 4, 4, generator=g).half(), acfb_mask=mask)
             sample.set_metainfo(dict(img_shape=(80, 80), flip=i == 1, flip_direction='horizontal',
-                                     acfb_feat=torch.rand(6, 64, 4, 4, generator=g).half(),
-                                     acfb_mask=mask))
+                                     img_key=f'v{i},0902'))
+            if as_metainfo:
+                sample.set_metainfo(window)
+            else:
+                sample.acfb_feat, sample.acfb_mask = window['acfb_feat'], window['acfb_mask']
             sample.gt_instances = InstanceData(bboxes=boxes, labels=labels)
             sample.proposals = InstanceData(bboxes=boxes + 1)
             samples.append(sample)
@@ -305,3 +313,6 @@ def test_tiny_acfb_config_loss_and_predict_on_a_tiny_bank():
         pred = model(**model.data_preprocessor(batch(1, [3]), False), mode='predict')[0]
     assert pred.pred_instances.scores.shape == (2, 12)
     torch.testing.assert_close(pred.pred_instances.scores[:, 1:5].sum(1), torch.ones(2))
+    with pytest.raises(ValueError, match=r"data sample v0,0902 has no bank window.*LoadBankWindow"
+                       r".*algorithm_keys"):
+        model(**model.data_preprocessor(batch(1, [3], as_metainfo=True), False), mode='predict')

@@ -200,19 +200,16 @@ def test_gt_boxes_bank_holds_the_annotated_persons(checkpoint, tiny_ava, repo_ro
     """``--boxes gt`` (ACAR-Net's training banks): one item per annotated person of each
     keyframe, at its GT box with score 1, equal to the pooled features at that box."""
     import csv
-    import importlib.util
 
     from mmaction.registry import DATASETS
     from mmdet.registry import MODELS
     from mmengine.runner import load_checkpoint
-    spec = importlib.util.spec_from_file_location(
-        'extract_bank_tool', os.path.join(repo_root, 'tools/extract_bank.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+
+    from ava_plugins.engine.bank_features import extract_bank_from_config
     bank_dir = tmp_path / 'gt_bank'
-    tool.main([os.path.join(repo_root, CONFIG), str(checkpoint), '--out', str(bank_dir),
-               '--boxes', 'gt', '--max-per-second', '10', '--cfg-options',
-               *data_options(tiny_ava)])
+    cfg = Config.fromfile(os.path.join(repo_root, CONFIG))
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in data_options(tiny_ava)))
+    extract_bank_from_config(cfg, str(checkpoint), str(bank_dir), boxes='gt', max_per_second=10)
 
     persons = {}  # (video, t) -> {person id: box}, from the annotation CSV itself
     with open(tiny_ava['ann_file']) as f:

@@ -17,7 +17,7 @@ import ava_plugins  # noqa: F401
 from ava_plugins.datasets.transforms.load_tube_res4 import (LoadTubeRes4, clip_offsets,
                                                             nearest_valid)
 from ava_plugins.models.roi_heads.shared_heads import MultiSecBaselineHead, MultiSecHead
-from ava_plugins.structures import FeatureBank, batched_iou, link_tubes
+from ava_plugins.structures import FeatureBank, link_tubes, pairwise_iou
 from multisec_support import REPO, synthetic_options
 
 STAGE2_TINY = os.path.join(REPO, 'configs/synthetic/multisec_t5_slowfast_tiny.py')
@@ -47,7 +47,7 @@ def proposal_set():
 
 def hand_targets(boxes):
     """Multi-hot target of each box by hand: its best ground truth's labels if IoU >= 0.5."""
-    iou = batched_iou(boxes.numpy().astype(np.float64), GTS)
+    iou = pairwise_iou(boxes.numpy().astype(np.float64), GTS)
     best, arg = iou.max(1), iou.argmax(1)
     return torch.where(torch.from_numpy(best >= 0.5)[:, None], GT_LABELS[arg], 0.)
 

@@ -13,7 +13,8 @@ from ava_plugins.datasets.synthetic import (SYNTHETIC_CLASSES, SyntheticAVAConfi
                                             pose_class_ids, proposal_recall, read_person_boxes,
                                             recall_at_iou)
 from ava_plugins.datasets.synthetic.figure import figure_boxes, figure_points
-from ava_plugins.datasets.synthetic.proposals import box_iou, make_proposals
+from ava_plugins.datasets.synthetic.proposals import make_proposals
+from ava_plugins.structures.boxes import elementwise_iou
 from ava_plugins.utils import InputError
 from ava_plugins.datasets.synthetic.render import render_frames
 from ava_plugins.datasets.synthetic.scene import JUMP, SIT, STAND, WALK, VideoScript
@@ -277,7 +278,7 @@ def test_proposal_recall_and_scores_behave_like_a_detector(miss_rate):
     # with probability < 1 %.
     assert 1 - miss_rate - 0.02 <= recall <= 1 - miss_rate + 0.015
     rows = np.concatenate([props[k] for k in props])
-    best = np.concatenate([box_iou(props[k][:, None, :4], gt[k][None]).max(1) for k in props])
+    best = np.concatenate([elementwise_iou(props[k][:, None, :4], gt[k][None]).max(1) for k in props])
     assert np.corrcoef(rows[:, 4], best)[0, 1] > 0.7
     tp, fp = rows[best >= 0.5, 4], rows[best < 0.1, 4]
     assert np.median(tp) > 0.95 and np.median(fp) < 0.3

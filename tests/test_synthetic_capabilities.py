@@ -1,9 +1,9 @@
 """The synthetic capability benchmark: discovery, aggregation, prerequisites, resume, one real run.
 
-``tools/benchmarks/synthetic_capabilities.py`` plans (configs x seeds) with the prerequisites the
-configs declare, runs them resumably and aggregates per-class APs into capability groups.
+:mod:`ava_plugins.benchmarks` (the library behind ``tools/benchmarks/synthetic_capabilities.py``)
+plans (configs x seeds) with the prerequisites the configs declare, runs them resumably and
+aggregates per-class APs into capability groups.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -18,16 +18,13 @@ TINY_DATA = dict(train_videos=1, val_videos=1, seconds=10, fps=10, size=48)
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location(
-        'synthetic_capabilities', osp.join(REPO, 'tools/benchmarks/synthetic_capabilities.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    import ava_plugins.benchmarks
+    return ava_plugins.benchmarks
 
 
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
-    from ava_plugins.engine.synthetic_runs import ensure_synthetic_data
+    from ava_plugins.benchmarks.synthetic_runs import ensure_synthetic_data
     out = str(tmp_path_factory.mktemp('caps_data') / 'seed0')
     ensure_synthetic_data(out, 0, verbose=False, **TINY_DATA)
     return out
@@ -153,7 +150,7 @@ def fake_configs(tmp_path):
         'f.py': "synthetic_prerequisites = [dict(type='checkpoint', config='base.py'), "
                 "dict(type='bank', config='base.py', extract_config='a.py', feature='res4', "
                 "splits=('train',), path='data/synthetic_ava/res4', cfg_options=dict(x=3), "
-                "extract_args=['--canvas', 5, 9])]\n",
+                "extract_options=dict(canvas=(5, 9)))]\n",
     })
     return root
 
@@ -195,7 +192,7 @@ def test_prerequisites_are_ordered_shared_and_pointed_at(tool, tmp_path, fake_co
     assert bank_task.spec['splits'] == ('train', 'val')
 
     # the run config is pointed at the seed's data and at its own bank (longest prefix first)
-    from ava_plugins.engine.synthetic_runs import build_run_config
+    from ava_plugins.benchmarks.synthetic_runs import build_run_config
     cfg = build_run_config(dict(a0.spec, data='/data/s0'))
     assert cfg.p == dict(bank_dir=bank, ann='/data/s0/a.csv')
 
@@ -207,7 +204,7 @@ def test_prerequisites_are_ordered_shared_and_pointed_at(tool, tmp_path, fake_co
     assert res4.spec['run_dir'] == base0.spec['run_dir'] and res4.deps == [base0.key]
     assert res4.spec['extract_config'] == str(fake_configs / 'a.py')
     assert (res4.spec['splits'], res4.spec['cfg_options']) == (('train', ), {'x': 3})
-    assert res4.spec['extract_args'] == ['--canvas', '5', '9']
+    assert res4.spec['extract_options'] == dict(canvas=(5, 9))
     assert res4.spec['bank_dir'] != bank and f0.spec['paths'] == {
         'data/synthetic_ava/res4': res4.spec['bank_dir']}
     os.makedirs(base0.spec['run_dir'])
@@ -288,7 +285,7 @@ def test_resume_after_kill_skips_finished_runs(tool, tmp_path, fake_configs):
 
 
 def test_real_configs_declare_the_three_branch_bank(tool, tmp_path, tiny_data):
-    from ava_plugins.engine.synthetic_runs import build_run_config
+    from ava_plugins.benchmarks.synthetic_runs import build_run_config
     planner = tool.Planner(str(tmp_path / 'work'), {0: tiny_data}, TINY_DATA)
     task = planner.add_run(osp.join(SYNTHETIC, 'three_branch_slowfast_tiny.py'), 0)
     labels = [t.label for t in planner.tasks.values()]
@@ -312,7 +309,7 @@ def test_real_configs_declare_the_three_branch_bank(tool, tmp_path, tiny_data):
 
 def test_schedule_is_stretched_to_max_epochs():
     import ava_plugins  # noqa: F401
-    from ava_plugins.engine.synthetic_runs import scale_schedule
+    from ava_plugins.benchmarks.synthetic_runs import scale_schedule
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(SYNTHETIC, 'linear_slowfast_tiny.py'))
     scale_schedule(cfg, 4)
@@ -334,12 +331,11 @@ def test_tiny_real_run_matches_the_evaluator_and_resumes(tool, tmp_path, tiny_da
     from ava_plugins.datasets.synthetic import capability_groups, synthetic_ava_files
     from ava_plugins.evaluation import evaluate_ava, read_label_map
     work = tmp_path / 'bench'
-    argv = ['--configs', 'linear_slowfast_tiny.py', '--seeds', '0', '--work-dir', str(work),
-            '--data-root', osp.dirname(tiny_data), '--max-epochs', '1', '--num-workers', '0',
-            '--cfg-options', 'param_scheduler=[]', 'train_dataloader.batch_size=4',
-            '--data-settings'] + [f'{k}={v}' for k, v in TINY_DATA.items()]
-    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')  # restored afterwards (--device cpu sets it)
-    out = tool.main(argv)
+    out = tool.run_capability_benchmark(
+        SYNTHETIC, ['linear_slowfast_tiny.py'], [0], str(work), data_root=osp.dirname(tiny_data),
+        max_epochs=1, num_workers=0, data_settings=TINY_DATA,
+        cfg_options={'param_scheduler': [], 'train_dataloader.batch_size': 4},
+        log=lambda *a: None)
     result_path = work / 'runs' / 'linear_slowfast_tiny' / 'seed0' / 'result.json'
     result = json.loads(result_path.read_text())
     files = synthetic_ava_files(tiny_data)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mmdet.evaluation.functional import bbox_overlaps
 
-from ava_plugins.structures import batched_iou, link_tubes, link_video, tube_linking
+from ava_plugins.structures import link_tubes, link_video, pairwise_iou, tube_linking
 from ava_plugins.utils import InputError
 from third_party_data import AVA_DATASET_DIR
 
@@ -74,24 +74,6 @@ def _random_video(rng, num_kf, max_boxes, missing=()):
         size = rng.uniform(0.25, 0.45, (n, 2))
         props[t] = np.concatenate([c - size / 2, c + size / 2, rng.uniform(0.1, 1, (n, 1))], 1)
     return props
-
-
-def test_batched_iou_matches_mmdet():
-    rng = np.random.default_rng(0)
-    xy = rng.uniform(0, 1, (3, 7, 2))
-    b1 = np.concatenate([xy, xy + rng.uniform(0, 0.5, (3, 7, 2))], -1)
-    xy = rng.uniform(0, 1, (3, 5, 2))
-    b2 = np.concatenate([xy, xy + rng.uniform(0, 0.5, (3, 5, 2))], -1)
-    b2[0, :2] = b1[0, :2] + 0.05  # overlapping pairs
-    b1[1, 0] = b2[1, 0] = [0.3, 0.3, 0.3, 0.5]  # two empty boxes: IoU 0, not NaN
-    iou = batched_iou(b1, b2)
-    for k in range(3):
-        # mmdet computes in float32
-        np.testing.assert_allclose(iou[k],
-                                   bbox_overlaps(b1[k], b2[k], eps=1e-12),
-                                   rtol=1e-5,
-                                   atol=1e-7)
-    assert iou[0, 0, 0] > 0.3 and iou[0, 1, 1] > 0.3 and iou[1, 0, 0] == 0
 
 
 @pytest.mark.parametrize('span,max_gap,lam,min_iou', [(5, 0, 1.0, 0.3), (7, 1, 0.5, 0.2),

@@ -21,11 +21,11 @@ import torch
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.datasets.synthetic import capability_groups
+from ava_plugins.benchmarks.synthetic_runs import (ensure_synthetic_data, latest_file,
+                                                   point_config_at_data, prepare_run_config,
+                                                   summarise)
 from ava_plugins.engine import build_runner
 from ava_plugins.engine.cli import load_config, run_cli
-from ava_plugins.engine.synthetic_runs import (ensure_synthetic_data, latest_file,
-                                               point_config_at_data, prepare_run_config,
-                                               summarise)
 from ava_plugins.evaluation import read_label_map
 from ava_plugins.utils import atomic_open
 from ava_plugins.visualization import draw_detections, save_gif, top_labels

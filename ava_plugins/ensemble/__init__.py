@@ -4,7 +4,8 @@ Readers for result CSVs and test-tool dumps, per-class weights from validation A
 2020), box fusion (ByteDance 2019), class-subset replacement (Fujitsu 2020) and plain
 averaging, all through :func:`combine_results`. ``tools/ensemble.py`` is the command line.
 """
-from .box_fusion import fuse_boxes, pair_iou
+from ..structures.boxes import elementwise_iou as pair_iou  # its former name here
+from .box_fusion import fuse_boxes
 from .class_selection import ClassSelection, select_classes_by_gain
 from .combine import combine_results
 from .result_io import dump_to_table, load_results

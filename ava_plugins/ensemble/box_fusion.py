@@ -13,6 +13,8 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from ..structures.boxes import elementwise_iou
+
 
 def pairs_in_same_group(group_a: np.ndarray, group_b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """All index pairs ``(i, j)`` with ``group_a[i] == group_b[j]`` (e.g. the same keyframe)."""
@@ -23,17 +25,6 @@ def pairs_in_same_group(group_a: np.ndarray, group_b: np.ndarray) -> Tuple[np.nd
     ia = np.repeat(np.arange(len(group_a)), count)
     offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     return ia, order[np.repeat(lo, count) + offset]
-
-
-def pair_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of row-aligned boxes ``a``, ``b`` (N, 4) x1y1x2y2 (continuous coordinates)."""
-    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = w * h
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a + area_b - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
 def _first_per_key(keys: np.ndarray, iou: np.ndarray) -> np.ndarray:
@@ -69,7 +60,7 @@ def fuse_boxes(frames: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
         assign = np.full(len(frame), -1, np.int64)
         ia, ic = pairs_in_same_group(frame, c_frame)
         if len(ia):
-            iou = pair_iou(box[ia], c_sum[ic] / c_count[ic, None])
+            iou = elementwise_iou(box[ia], c_sum[ic] / c_count[ic, None])
             ok = iou >= iou_thr
             ia, ic, iou = ia[ok], ic[ok], iou[ok]
             mutual = _first_per_key(ia, iou) & _first_per_key(ic, iou)

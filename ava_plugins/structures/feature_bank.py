@@ -6,11 +6,13 @@ One mechanism serves every bank of the project:
   Sec. 1.3): first-order actor-context relation maps (e.g. ``512 x 7 x 7``) of every actor,
   extracted by a trained model every second of every video, frozen during training and read
   over a ~20 s span around the current keyframe;
-* the long-term feature bank of the SJTU three-branch model (``001_bc2e51ed4c600152.txt``,
-  Sec. 3 "Long-Term Feature Operation"): 5 persons per second over 61 s, fixed-size slots
+* the long-term feature bank of the SJTU three-branch model ("Three Branches: Detecting Actions
+  With Richer Features", https://arxiv.org/abs/1908.04519, Sec. 3 "Long-Term Feature
+  Operation"): 5 persons per second over 61 s, fixed-size slots
   (``max_items=5``) with empty slots masked;
-* the res4 feature-volume cache of ByteDance's multi-second model (``000_7f1d7f60cfaefbd5.txt``,
-  Sec. 1.2: "we precompute res4 feature volumes off-the-shelf").
+* the res4 feature-volume cache of ByteDance's multi-second model (ByteDance AI Lab AVA
+  Challenge 2019 Technical Report, https://research.google.com/ava/challenge.html, Sec. 1.2:
+  "we precompute res4 feature volumes off-the-shelf").
 
 Layout of a bank directory::
 

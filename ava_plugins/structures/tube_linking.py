@@ -45,46 +45,14 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from .boxes import pairwise_iou
+
 __all__ = [
-    'DEFAULT_MAX_GAP', 'batched_iou', 'bridge_gaps', 'check_linking_params', 'group_by_video',
+    'DEFAULT_MAX_GAP', 'bridge_gaps', 'check_linking_params', 'group_by_video',
     'link_tubes', 'link_video', 'tube_slot_counts', 'tube_offsets'
 ]
 
 DEFAULT_MAX_GAP = 1  # our choice, see the module docstring
-
-
-def batched_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
-    """IoU of every pair of boxes, batched over leading dims.
-
-    Args:
-        boxes1: ``(..., N, 4)`` as x1, y1, x2, y2.
-        boxes2: ``(..., M, 4)``.
-
-    Returns:
-        ``(..., N, M)`` float64 IoU; 0 where the union is empty (degenerate boxes).
-    """
-    # Contiguous coordinate planes (broadcasting strided last-axis views is several times
-    # slower) and three full-size buffers reused in place: fresh large temporaries cost page
-    # faults that dominate at these sizes.
-    x1a, y1a, x2a, y2a = (np.ascontiguousarray(boxes1[..., k], dtype=np.float64)[..., :, None]
-                          for k in range(4))
-    x1b, y1b, x2b, y2b = (np.ascontiguousarray(boxes2[..., k], dtype=np.float64)[..., None, :]
-                          for k in range(4))
-    inter = np.minimum(x2a, x2b)
-    buf = np.maximum(x1a, x1b)
-    inter -= buf
-    np.maximum(inter, 0, out=inter)
-    np.minimum(y2a, y2b, out=buf)
-    ih = np.maximum(y1a, y1b)
-    buf -= ih
-    np.maximum(buf, 0, out=buf)
-    inter *= buf
-    np.add((x2a - x1a) * (y2a - y1a), (x2b - x1b) * (y2b - y1b), out=buf)
-    buf -= inter  # union
-    # An empty union means two empty boxes, whose intersection 0 stays 0 (divided by ``tiny``;
-    # ``np.divide(..., where=)`` is ten times slower).
-    np.maximum(buf, np.finfo(np.float64).tiny, out=buf)
-    return np.divide(inter, buf, out=inter)
 
 
 def bridge_gaps(rows: np.ndarray) -> np.ndarray:
@@ -293,7 +261,7 @@ def link_video(proposals: Dict[int, np.ndarray],
     if half > 0:
         max_jump = min(max_gap + 1, half, num_kf - 1)
         boxes = packed[..., :4]
-        ious = [batched_iou(boxes[:-d], boxes[d:]) for d in range(1, max_jump + 1)]
+        ious = [pairwise_iou(boxes[:-d], boxes[d:]) for d in range(1, max_jump + 1)]
         for direction in (1, -1):
             sl = slice(None, None, direction)
             if direction == -1:  # the backward side is the forward side of the reversed video

@@ -53,7 +53,9 @@ acfb_window = dict(
     mask_key='acfb_mask',
     item_ndim=3)
 meta_keys = ('img_shape', 'pad_shape', 'img_key', 'video_id', 'timestamp', 'flip',
-             'flip_direction', 'acfb_feat', 'acfb_mask')
+             'flip_direction')
+pack = dict(type='PackActionInputs', meta_keys=meta_keys,
+            algorithm_keys=('acfb_feat', 'acfb_mask'))
 train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=8, frame_interval=1),
     dict(type='RawFrameDecode', io_backend='disk'),
@@ -62,7 +64,7 @@ train_pipeline = [
     dict(type='PadToSquare'),  # as acfb_slowfast_r101.py: 16:9 frames padded to a square
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     acfb_window,
-    dict(type='PackActionInputs', meta_keys=meta_keys)
+    pack
 ]
 val_pipeline = [
     dict(type='SampleAVAFrames', clip_len=8, frame_interval=1, test_mode=True),
@@ -70,7 +72,7 @@ val_pipeline = [
     dict(type='Resize', scale=(-1, 80)),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     acfb_window,
-    dict(type='PackActionInputs', meta_keys=meta_keys)
+    pack
 ]
 
 train_dataloader = _base_.synthetic_train_dataloader

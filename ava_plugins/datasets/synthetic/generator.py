@@ -65,7 +65,8 @@ import numpy as np
 from .classes import SYNTHETIC_CLASSES, capability_groups
 from .config import SyntheticAVAConfig
 from .figure import HEAD, figure_boxes, figure_points
-from .proposals import box_iou, make_proposals
+from ...structures.boxes import elementwise_iou
+from .proposals import make_proposals
 from .render import render_frames
 from .scene import sample_video
 from .writer import (atomic_write_bytes, write_annotation_csv, write_excluded_csv,
@@ -142,7 +143,7 @@ def _generate_video(rng: np.random.Generator, cfg: SyntheticAVAConfig, video_id:
     boxes = np.round(np.clip(figure_boxes(points, script.height) / scale, 0, 1), 3)
     kps = np.clip(points[:, :, :HEAD] / scale[:2], 0, 1)
     A, S = boxes.shape[:2]
-    iou = box_iou(boxes[:, None], boxes[None, :])  # (A, A, S)
+    iou = elementwise_iou(boxes[:, None], boxes[None, :])  # (A, A, S)
     iou[np.arange(A), np.arange(A)] = 0
     occlusion = iou.max(axis=1)  # (A, S)
     excluded = occlusion.max(axis=0) > EXCLUDE_IOU  # (S,)

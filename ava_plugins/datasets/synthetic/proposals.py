@@ -17,19 +17,10 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
+from ...structures.boxes import elementwise_iou
 from .config import SyntheticAVAConfig
 
 _TIGHT, _LOOSE, _DUPLICATE = 0.015, 0.06, 0.12  # box jitter, in box widths / heights
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Element-wise IoU of boxes (..., 4) x1, y1, x2, y2 (broadcasting)."""
-    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / np.maximum(area_a + area_b - inter, 1e-12)
 
 
 def detection_score(iou: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -65,7 +56,7 @@ def make_proposals(rng: np.random.Generator, cfg: SyntheticAVAConfig, keys: Sequ
     sig = np.concatenate([sigma[found], np.full(dup.sum(), _DUPLICATE)])
     det = gt_boxes[src] + sig[:, None] * wh[src] * rng.normal(size=(len(src), 4))
     det = _valid_boxes(det)
-    det_score = detection_score(box_iou(det, gt_boxes[src]), rng)
+    det_score = detection_score(elementwise_iou(det, gt_boxes[src]), rng)
     kp_noise = (0.5 * sig[:, None, None] + 0.01) * wh[src, None, :2]
     det_kp = gt_keypoints[src] + kp_noise * rng.normal(size=(len(src), 17, 2))
     det_kp_score = det_score[:, None] * rng.uniform(0.75, 1.0, (len(src), 17))

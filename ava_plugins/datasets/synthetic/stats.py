@@ -4,7 +4,7 @@ from typing import Dict
 
 import numpy as np
 
-from .proposals import box_iou
+from ...structures.boxes import elementwise_iou
 
 
 def read_person_boxes(csv_path: str) -> Dict[str, np.ndarray]:
@@ -32,7 +32,7 @@ def recall_at_iou(proposals: Dict[str, np.ndarray], gt: Dict[str, np.ndarray],
         total += len(boxes)
         props = proposals.get(key)
         if props is not None and len(props):
-            iou = box_iou(boxes[:, None, :], np.asarray(props)[None, :, :4])
+            iou = elementwise_iou(boxes[:, None, :], np.asarray(props)[None, :, :4])
             hits += int((iou.max(1) >= thr).sum())
     if total == 0:
         raise ValueError('recall_at_iou: no ground-truth boxes given')

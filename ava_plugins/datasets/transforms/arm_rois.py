@@ -49,7 +49,7 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
-from ...structures.tube_linking import batched_iou
+from ...structures.boxes import pairwise_iou
 from ..keypoints_io import load_keypoints, load_proposals
 
 __all__ = ['ArmRoIs', 'arm_boxes', 'match_gt_to_proposals', 'ARM_KEYPOINTS']
@@ -118,7 +118,7 @@ def match_gt_to_proposals(gt: np.ndarray, proposals: np.ndarray,
     """Index (G,) of each GT box's highest-IoU proposal, -1 where that IoU < ``iou_thr``."""
     if len(gt) == 0 or len(proposals) == 0:
         return np.full(len(gt), -1, np.int64)
-    iou = batched_iou(np.asarray(gt, np.float64), np.asarray(proposals, np.float64))
+    iou = pairwise_iou(np.asarray(gt, np.float64), np.asarray(proposals, np.float64))
     best = iou.argmax(1)
     return np.where(iou[np.arange(len(gt)), best] >= iou_thr, best, -1)
 

@@ -3,8 +3,8 @@
 Every bank of the project lives in :class:`ava_plugins.structures.FeatureBank` (per-video fp16
 shards read through memory maps) and is frozen during training: the three-branch long-term bank
 ("Three Branches: Detecting Actions With Richer Features", https://arxiv.org/abs/1908.04519 §3,
-1-D person features) and ACAR-Net's Actor-Context Feature Bank (``002_38beda5796027c6c.txt`` §1.3,
-``d x H' x W'`` first-order maps). Loading happens here, in the dataloader workers, rather than in
+1-D person features) and ACAR-Net's Actor-Context Feature Bank
+(https://arxiv.org/abs/2006.07976 §1.3, ``d x H' x W'`` first-order maps). Loading happens here, in the dataloader workers, rather than in
 the model: each worker opens shards lazily and copies out only the ``S x P`` items of one window
 (``FeatureBank.read_window``), so no process ever holds a whole bank (mmaction2's ``LFB`` loads
 the full bank into every process), and reading overlaps with training. The bank pickles without

@@ -21,6 +21,7 @@ from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox2roi
 from torch import Tensor
 
+from .bank_window_inputs import window_fields
 from .box_jitter_roi_head import BoxJitterRoIHead
 from .shared_heads.global_branch import scene_labels
 
@@ -46,19 +47,11 @@ class ThreeBranchRoIHead(BoxJitterRoIHead):
         """Stack the clips' bank windows: ``(B, L, C)`` features and bool ``(B, L)`` masks."""
         if not self.shared_head.with_lfb:
             return None, None
-        feats, masks = [], []
-        for i, sample in enumerate(data_samples):
-            if 'lfb_feat' not in sample or 'lfb_mask' not in sample:
-                key = sample.metainfo.get('img_key', f'#{i}')
-                raise ValueError(f'data sample {key} has no bank window: add '
-                                 f"dict(type='LoadLFBWindow', bank_dir=...) to the pipeline and "
-                                 f"algorithm_keys=('lfb_feat', 'lfb_mask') to PackActionInputs")
-            feats.append(torch.as_tensor(sample.lfb_feat))
-            masks.append(torch.as_tensor(sample.lfb_mask))
+        feats, masks = window_fields(data_samples, 'lfb_feat', 'lfb_mask', 'LoadLFBWindow')
         if len({tuple(f.shape) for f in feats}) != 1:
             raise ValueError(f'bank windows of one batch differ in shape: '
                              f'{[tuple(f.shape) for f in feats]}')
-        return torch.stack(feats), torch.stack(masks).bool()
+        return torch.stack(feats), torch.stack(masks)
 
     # ---------------------------------------------------------------- forward
     def _bbox_forward(self,

@@ -25,7 +25,8 @@ capability benchmark; training ignores them):
   ``res4``), ``splits`` (default ``('train', 'val')``), ``max_per_second`` (default 5),
   optionally ``extract_config`` (the config extraction builds with that checkpoint, default
   ``config``), ``cfg_options`` (a dict, as ``extract_bank.py --cfg-options``) and
-  ``extract_args`` (more ``extract_bank.py`` arguments, e.g. ``['--canvas', 5, 9]``).
+  ``extract_options`` (more keyword arguments of
+  ``ava_plugins.engine.bank_features.extract_bank_from_config``, e.g. ``dict(canvas=(5, 9))``).
   ``type='tubes'``: linked tubes of the seed's proposals (``tools/link_tubes.py``): ``split``,
   ``span``, and optionally ``lam``, ``min_iou``, ``max_gap``. ``type='checkpoint'``:
   ``config`` (no ``path``): the run starts from that config's trained checkpoint of the same

@@ -41,8 +41,9 @@ map averaged over the valid area, ``d x 1 x 1`` (1 KiB in fp16 instead of 504 Ki
 tiles it over the clip's valid map area, so attention compares each location of the current maps
 with the bank actor's mean relation feature.
 
-The window reaches the head through the data samples' metainfo (``PackActionInputs``
-``meta_keys`` += ``feat_key, mask_key``), which ``AVARoIHead`` hands to shared heads.
+The window travels as every bank window of the project (``PackActionInputs``
+``algorithm_keys=(feat_key, mask_key)``: data-sample fields on the model's device);
+``ACFBRoIHead`` hands each clip's window to this head with the clip's metainfo.
 """
 from typing import Optional, Sequence, Tuple
 
@@ -102,8 +103,9 @@ class ACFBHead(ACARHead):
                 raise ValueError(
                     f"ACFBHead: img_metas[{b}] has no '{self.feat_key}'/'{self.mask_key}' (keys: "
                     f'{sorted(meta)}); add LoadBankWindow(feat_key={self.feat_key!r}, '
-                    f'mask_key={self.mask_key!r}) to the pipeline and both keys to '
-                    f'PackActionInputs meta_keys')
+                    f'mask_key={self.mask_key!r}) to the pipeline, both keys to '
+                    f'PackActionInputs algorithm_keys, and use ACFBRoIHead, which hands '
+                    f'them to this head')
             feat = torch.as_tensor(meta[self.feat_key])
             mask = torch.as_tensor(meta[self.mask_key]).bool()
             if feat.dim() != 4 or feat.shape[1] != self.hidden_channels or mask.shape != (

@@ -1,9 +1,9 @@
 """Train and evaluate one tiny config on the synthetic AVA set; write what the next step needs.
 
-Shared by ``tools/run_demo.py`` (one run) and ``tools/benchmarks/synthetic_capabilities.py``
-(every head x seed, with prerequisites). The configs of ``configs/synthetic/`` read their data
-under ``data/synthetic_ava`` (:data:`CONFIG_DATA_ROOT`); a run re-roots those paths at its own
-dataset (:func:`point_config_at_data`) and at the prerequisites it was given (a feature bank of a
+Shared by ``tools/run_demo.py`` (one run) and the capability benchmark (every head x seed,
+with prerequisites: :mod:`ava_plugins.benchmarks.planner`). The configs of ``configs/synthetic/``
+read their data under ``data/synthetic_ava`` (:data:`CONFIG_DATA_ROOT`); a run re-roots those
+paths at its own dataset (:func:`point_config_at_data`) and at the prerequisites it was given (a feature bank of a
 trained model, linked tubes), so runs with different seeds never share a file.
 
 Task functions (:func:`execute_run`, :func:`execute_bank`, :func:`execute_tubes`) take one
@@ -12,7 +12,6 @@ a small JSON marker (``result.json`` / ``done.json``): a task is finished exactl
 marker exists, so a killed benchmark resumes where it stopped.
 """
 import contextlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -24,11 +23,17 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from mmengine.config import Config
+
+from ..datasets.synthetic import (SyntheticAVAConfig, capability_groups, generate_synthetic_ava,
+                                  synthetic_ava_files)
+from ..engine.bank_features import extract_bank_from_config
+from ..engine.launch import build_runner
+from ..structures import link_tubes
 from ..utils import atomic_open
 
 #: Where the synthetic configs expect the dataset (relative to the repository root).
 CONFIG_DATA_ROOT = 'data/synthetic_ava'
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -50,7 +55,6 @@ def ensure_synthetic_data(data: str, seed: int, verbose: bool = True, any_settin
 
     Returns the dataset's meta (seed, settings, timestamps, fps, videos).
     """
-    from ..datasets.synthetic import SyntheticAVAConfig, generate_synthetic_ava
     wanted = SyntheticAVAConfig.from_kwargs(**settings).to_dict()
     meta = read_data_meta(data)
     if meta is not None and meta.get('seed') == seed and (any_settings
@@ -235,8 +239,6 @@ def _set_threads(threads: Optional[int]) -> None:
 
 def build_run_config(spec: dict):
     """The config of one run: file + options, schedule, data and prerequisite paths, run dirs."""
-    import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
-    from mmengine.config import Config
     cfg = Config.fromfile(spec['config'])
     if spec.get('cfg_options'):
         cfg.merge_from_dict(spec['cfg_options'])
@@ -258,8 +260,6 @@ def execute_run(spec: dict) -> dict:
     holds the AVA evaluator's mAP and per-class AP, the per-group means, the checkpoint, the
     detections CSV and the seconds spent.
     """
-    from ..datasets.synthetic import capability_groups
-    from .launch import build_runner
     run_dir = spec['run_dir']
     os.makedirs(run_dir, exist_ok=True)
     eval_dir = osp.join(run_dir, 'eval')
@@ -293,23 +293,16 @@ def execute_run(spec: dict) -> dict:
     return result
 
 
-def _load_tool(name: str):
-    """A module of ``tools/`` (the tools are scripts, not a package), by file."""
-    path = osp.join(REPO, 'tools', f'{name}.py')
-    module = importlib.util.spec_from_file_location(f'ava_plugins_tools_{name}', path)
-    tool = importlib.util.module_from_spec(module)
-    module.loader.exec_module(tool)
-    return tool
-
-
 def execute_bank(spec: dict) -> dict:
-    """Extract a feature bank from a trained run with ``tools/extract_bank.py``; mark it done.
+    """Extract a feature bank from a trained run (what ``tools/extract_bank.py`` does); mark it
+    done.
 
     ``spec``: ``run_dir`` (a finished :func:`execute_run` folder: its checkpoint),
     ``extract_config`` (the model/pipeline config extraction builds, usually the trained
     config), ``data``, ``cfg_options``, ``bank_dir``, ``feature``, ``splits``,
-    ``max_per_second``, ``marker``, optional ``extract_args`` (more ``extract_bank.py``
-    arguments, e.g. ``['--canvas', 5, 9]``), ``threads``, ``log_file`` and ``meta``. The config
+    ``max_per_second``, ``marker``, optional ``extract_options`` (more keyword arguments of
+    :func:`~ava_plugins.engine.bank_features.extract_bank_from_config`, e.g.
+    ``dict(canvas=(5, 9))``), ``threads``, ``log_file`` and ``meta``. The config
     pointed at the seed's data is written beside the bank; extraction resumes per video.
     """
     with open(osp.join(spec['run_dir'], 'result.json')) as f:
@@ -322,13 +315,13 @@ def execute_bank(spec: dict) -> dict:
         config_file = spec['bank_dir'] + '.config.py'
         os.makedirs(osp.dirname(config_file), exist_ok=True)
         cfg.dump(config_file)
-        tool = _load_tool('extract_bank')
+        cfg = Config.fromfile(config_file)
         for split in spec['splits']:
-            tool.main([
-                config_file, trained['checkpoint'], '--out', spec['bank_dir'], '--split',
-                split, '--feature', spec['feature'], '--max-per-second',
-                str(spec['max_per_second'])
-            ] + list(spec.get('extract_args') or []))
+            extract_bank_from_config(cfg.copy(), trained['checkpoint'], spec['bank_dir'],
+                                     split=split, feature=spec['feature'],
+                                     max_per_second=int(spec['max_per_second']),
+                                     config_name=config_file,
+                                     **(spec.get('extract_options') or {}))
     done = dict(bank_dir=spec['bank_dir'], checkpoint=trained['checkpoint'],
                 seconds=round(time.time() - start, 1), **(spec.get('meta') or {}))
     write_json(spec['marker'], done)
@@ -342,8 +335,6 @@ def execute_tubes(spec: dict) -> dict:
     ``spec``: ``data``, ``split``, ``out``, ``span``, ``lam``, ``min_iou``, ``max_gap``,
     ``marker``, optional ``meta``.
     """
-    from ..datasets.synthetic import synthetic_ava_files
-    from ..structures import link_tubes
     start = time.time()
     with open(synthetic_ava_files(spec['data'])[f'{spec["split"]}_proposals'], 'rb') as f:
         proposals = pickle.load(f)
