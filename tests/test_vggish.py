@@ -157,7 +157,7 @@ def test_random_torchvggish_checkpoint_round_trips(tmp_path, vggish_net):
     """Random weights saved in torchvggish's layout (its model file: features.* and
     embeddings.*; its PCA file: pca_eigen_vectors, pca_means of shape (128,)) and loaded into
     a new model give identical outputs, with and without the post-processing."""
-    from ava_plugins.models.recognition import VGGish
+    from ava_plugins.models.recognition import VGGish, load_vggish_weights
     from ava_plugins.utils import InputError
     torch.manual_seed(1)
     weights = {k: 0.02 * torch.randn(s) for k, s in TORCHVGGISH_KEYS.items()}
@@ -166,6 +166,7 @@ def test_random_torchvggish_checkpoint_round_trips(tmp_path, vggish_net):
     torch.save(weights, tmp_path / 'vggish.pth')
     torch.save(pca, tmp_path / 'pca.pth')
     np.savez(tmp_path / 'pca.npz', **{k: v.numpy() for k, v in pca.items()})
+    torch.save({k: v.numpy() for k, v in pca.items()}, tmp_path / 'pca_numpy.pth')  # pickled
 
     x = torch.randn(3, 96, 64)
     reference = vggish_net  # load the same tensors by hand into an existing model
@@ -178,13 +179,15 @@ def test_random_torchvggish_checkpoint_round_trips(tmp_path, vggish_net):
             0, 2, 3, 1).flatten(1))
     assert len(expected.unique()) > 10  # the PCA spreads values over many quantisation levels
 
-    for pca_file in ('pca.pth', 'pca.npz'):
-        model = VGGish(postprocess=True, checkpoint=str(tmp_path / 'vggish.pth'),
-                       pca_params=str(tmp_path / pca_file), frozen=True)
-        model.init_weights()
+    model = VGGish(postprocess=True, checkpoint=str(tmp_path / 'vggish.pth'),
+                   pca_params=str(tmp_path / 'pca.pth'), frozen=True)
+    model.init_weights()
+    assert not any(p.requires_grad for p in model.parameters()) and not model.training
+    for pca_file in ('pca.pth', 'pca.npz', 'pca_numpy.pth'):
+        model.pproc.pca_means.zero_()
+        load_vggish_weights(model, pca_params=str(tmp_path / pca_file))
         with torch.no_grad():
             torch.testing.assert_close(model.embed(x), expected, rtol=0, atol=0)
-        assert not any(p.requires_grad for p in model.parameters())
     plain = VGGish(checkpoint=str(tmp_path / 'vggish.pth'))
     plain.init_weights()
     with torch.no_grad():
@@ -204,6 +207,9 @@ def test_random_torchvggish_checkpoint_round_trips(tmp_path, vggish_net):
         VGGish(checkpoint=str(tmp_path / 'broken.pth')).init_weights()
     with pytest.raises(InputError, match=r'vggish.pth: no pproc.pca_eigen_vectors'):
         VGGish(postprocess=True, checkpoint=str(tmp_path / 'vggish.pth')).init_weights()
+    (tmp_path / 'junk.pth').write_text('not a checkpoint')
+    with pytest.raises(InputError, match='junk.pth: not a PyTorch state dict'):
+        VGGish(checkpoint=str(tmp_path / 'junk.pth')).init_weights()
     torch.save({'pca_means': pca['pca_means']}, tmp_path / 'bad_pca.pth')
     with pytest.raises(InputError, match="bad_pca.pth: no 'pca_eigen_vectors'"):
         VGGish(postprocess=True, pca_params=str(tmp_path / 'bad_pca.pth')).init_weights()

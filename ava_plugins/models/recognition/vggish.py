@@ -135,6 +135,21 @@ class VGGish(nn.Module):
         return emb.reshape(n, k, EMBEDDING_SIZE).transpose(1, 2)
 
 
+def _numpy_array_globals() -> list:
+    """What ``torch.load(weights_only=True)`` must allow to read pickled numpy arrays (a PCA
+    file may hold them), under numpy 2's and numpy 1's module names; nothing executable."""
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct
+    allowed = [np.ndarray, np.dtype, (_reconstruct, 'numpy._core.multiarray._reconstruct'),
+               (_reconstruct, 'numpy.core.multiarray._reconstruct')]
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+    return allowed
+
+
 def _read_state(path: str) -> dict:
     if not osp.isfile(path):
         raise InputError(f'{path}: no such VGGish checkpoint / PCA file')
@@ -142,7 +157,8 @@ def _read_state(path: str) -> dict:
         with np.load(path) as npz:
             return {k: torch.from_numpy(npz[k]) for k in npz.files}
     try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        with torch.serialization.safe_globals(_numpy_array_globals()):
+            state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # pickle / zip errors of a file that is not a state dict
         raise InputError(f'{path}: not a PyTorch state dict ({type(e).__name__}: {e})') from e
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
