@@ -24,7 +24,7 @@ Element layout: ``reduction='none'`` returns ``(N, C)``: sigmoid columns hold th
 column ``k`` holds ``q_ik (1 - p_ik)^gamma (-log p_ik)`` (zero where ``q_ik = 0``), so a row sums
 to the person's pose term plus its sigmoid terms. ``'mean'`` divides the total by ``N * C``,
 the reduction of mmaction2's ``BBoxHeadAVA`` and ``PoseSoftmaxBBoxHeadAVA`` (which take this
-module as ``loss_cls`` and average the ``'none'`` output). With ``gamma = 0`` and
+module as ``loss_cls`` and reduce its ``'none'`` output, by default to this mean). With ``gamma = 0`` and
 ``alpha = None`` the loss is softmax cross-entropy over the pose group plus binary
 cross-entropy over the rest.
 
@@ -32,8 +32,9 @@ cross-entropy over the rest.
 1.2 by default there; 1.0 here unless a config sets it). AlphAction's total, with its default
 weights (object and person weights equal to their class counts, multiplied in by the trainer,
 which undoes the per-box mean over those columns), is ``(pose_weight * sum of the pose terms +
-sum of every sigmoid term) / number of boxes``: ``reduction='none'`` with the bbox head's
-``loss_normalizer='rois'`` gives exactly that.
+sum of every sigmoid term) / number of boxes`` (the box count averaged over processes):
+``reduction='none'`` with ``PoseSoftmaxBBoxHeadAVA(loss_normalizer='rois',
+global_roi_mean=True)`` gives exactly that.
 """
 from typing import Optional, Sequence
 
