@@ -66,7 +66,7 @@ RPN_SCORE_THR = 0.0
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Detect persons on AVA keyframes',
+        description='Detect persons (or RPN proposals) on AVA keyframes',
         epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='mmdet detector config')
     parser.add_argument('checkpoint', help="detector checkpoint ('none': random weights)")
