@@ -232,20 +232,142 @@ def _config(repo_root, rel):
 
 @pytest.mark.parametrize('rel,backbone,classes', [
     ('audio/se-resnet50_mfcc_64x1x1_kinetics400.py', 'SEResNetAudio', 400),
+    ('audio/se-resnet50_mfcc_64x1x1_kinetics600.py', 'SEResNetAudio', 600),
     ('audio/se-resnet50_mfcc_64x1x1_mit.py', 'SEResNetAudio', 339),
+    ('audio/resnet50_mfcc_64x1x1_kinetics400.py', 'ResNetAudio', 400),
+    ('audio/resnet50_mfcc_64x1x1_kinetics600.py', 'ResNetAudio', 600),
+    ('audio/resnet50_mfcc_64x1x1_mit.py', 'ResNetAudio', 339),
     ('audio/vggish-head_10x1x1_kinetics400.py', 'AudioEmbeddingMLP', 400),
+    ('audio/vggish-head_10x1x1_kinetics600.py', 'AudioEmbeddingMLP', 600),
     ('audio/vggish-head_10x1x1_mit.py', 'AudioEmbeddingMLP', 339)])
-def test_audio_configs(repo_root, rel, backbone, classes):
+def test_audio_configs_build_and_read_their_data(repo_root, rel, backbone, classes):
+    """Every audio config builds its model (classes counted on the built fc layer) and its
+    datasets point at the data of its name."""
+    from mmaction.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
     cfg = _config(repo_root, rel)
-    assert cfg.model.type == 'RecognizerAudio' and cfg.model.backbone.type == backbone
-    assert cfg.model.cls_head.num_classes == classes
-    if backbone == 'SEResNetAudio':
-        assert cfg.model.backbone.depth == 50 and cfg.model.cls_head.in_channels == 1024
+    if backbone != 'AudioEmbeddingMLP':  # building full-width ResNets is covered below
+        cfg.model.backbone.base_channels = 4
+        cfg.model.cls_head.in_channels = 128
+    model = MODELS.build(cfg.model)
+    assert type(model.backbone).__name__ == backbone
+    assert model.cls_head.fc_cls.out_features == classes
+    data = {400: 'kinetics400', 600: 'kinetics600', 339: 'mit'}[classes]
+    for split in ('train', 'val', 'test'):
+        dataset = cfg[f'{split}_dataloader'].dataset
+        assert data in dataset.data_root + dataset.ann_file
+    assert cfg.test_dataloader.batch_size == 1
+
+
+@pytest.mark.parametrize('rel,se', [('audio/se-resnet50_mfcc_64x1x1_kinetics600.py', True),
+                                    ('audio/resnet50_mfcc_64x1x1_kinetics600.py', False)])
+def test_resnet50_audio_configs_are_full_width(repo_root, rel, se):
+    """The built backbones' stage outputs, measured on a 128 x 40 MFCC clip, have ResNet-50's
+    widths 256 / 512 / 1024 / 2048 (the stem 64), with an SE layer in each of the 16 blocks of
+    the SE model and none in the plain one; the head takes the 2048 channels."""
+    from mmaction.models.backbones.resnet_audio import Bottleneck2dAudio
+    from mmaction.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from mmdet.models.layers import SELayer
+    init_default_scope('mmaction')
+    model = MODELS.build(_config(repo_root, rel).model).eval()
+    backbone = model.backbone
+    widths = {}
+    for name in ('conv1', 'layer1', 'layer2', 'layer3', 'layer4'):
+        getattr(backbone, name).register_forward_hook(
+            lambda m, i, o, name=name: widths.update({name: tuple(o.shape[1:])}))
+    with torch.no_grad():
+        scores = model.extract_feat(torch.zeros(1, 1, 1, 128, 40), stage='head')[0]
+    assert widths == {'conv1': (64, 128, 40), 'layer1': (256, 128, 40), 'layer2': (512, 64, 20),
+                      'layer3': (1024, 32, 10), 'layer4': (2048, 16, 5)}
+    assert scores.shape == (1, 600)
+    blocks = [m for m in backbone.modules() if isinstance(m, Bottleneck2dAudio)]
+    assert len(blocks) == 16
+    assert sum(isinstance(m, SELayer) for m in backbone.modules()) == (16 if se else 0)
+
+
+def _predict(model, dataset, indices):
+    from mmengine.dataset import pseudo_collate
+    scores = []
+    with torch.no_grad():
+        for i in indices:  # one video per batch, as the test dataloaders
+            data = model.data_preprocessor(pseudo_collate([dataset[i]]))
+            scores.append(model(**data, mode='predict')[0].pred_score)
+    return scores
+
+
+@pytest.mark.parametrize('rel,length,clip_len,dim,marked', [
+    ('audio/se-resnet50_mfcc_64x1x1_kinetics600.py', 1000, 128, 40, 12),  # 10 s, last 0.12 s
+    ('audio/vggish-head_10x1x1_kinetics600.py', 23, 10, 128, 2)])  # 23 VGGish embeddings
+def test_test_pipeline_covers_the_whole_audio(repo_root, tmp_path, rel, length, clip_len, dim,
+                                              marked):
+    """The configs' test path cuts the whole track into clips (the last one ending at the
+    track's end) and averages them: a feature present only in the last frames changes the
+    video's scores. Before, one 1.28 s clip (10 embeddings) placed by SampleFrames was seen."""
+    from mmaction.registry import DATASETS, MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(length, dim)).astype(np.float32)
+    tail = base.copy()
+    tail[-marked:] += 6.0  # distinctive, in the last frames only (12: the ResNet's 8x
+    # time stride and zero-initialised residual branches let only every 8th frame through)
+    (tmp_path / 'feats').mkdir()
+    np.save(tmp_path / 'feats' / 'base.npy', base)
+    np.save(tmp_path / 'feats' / 'tail.npy', tail)
+    (tmp_path / 'list.txt').write_text(f'base.npy {length} 1\ntail.npy {length} 1\n')
+    cfg = _config(repo_root, rel)
+    assert cfg.test_dataloader.batch_size == 1
+    datasets = {}
+    for split in ('test', 'val'):
+        ds_cfg = cfg[f'{split}_dataloader'].dataset
+        ds_cfg.update(data_root=str(tmp_path), ann_file='list.txt',
+                      data_prefix=dict(audio='feats'))
+        datasets[split] = DATASETS.build(ds_cfg)
+    item = datasets['test'][0]
+    num_clips = int(np.ceil((length - clip_len) / clip_len)) + 1
+    assert item['inputs'].shape == (num_clips, 1, clip_len, dim)
+    assert num_clips * clip_len >= length
+    clips = item['inputs'][:, 0].numpy()
+    np.testing.assert_array_equal(clips[:-1].reshape(-1, dim), base[:(num_clips - 1) * clip_len])
+    np.testing.assert_array_equal(clips[-1], base[-clip_len:])  # ends at the track's end
+
+    if cfg.model.backbone.type == 'SEResNetAudio':
+        cfg.model.backbone.base_channels = 4
+        cfg.model.cls_head.in_channels = 128
     else:
-        assert cfg.model.cls_head.type == 'VGGishHead' and cfg.model.backbone.in_channels == 128
-        assert set(cfg.model.backbone) == {'type', 'in_channels', 'hidden_channels'}
-    if classes == 339:
-        assert cfg.val_dataloader.dataset.data_root == 'data/mit'
+        cfg.model.backbone.hidden_channels = (16, )
+        cfg.model.cls_head.in_channels = 16
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    model.init_weights()
+    with torch.no_grad():  # a head whose fc reacts to every feature channel
+        torch.nn.init.normal_(model.cls_head.fc_cls.weight, std=1.0)
+    test_base, test_tail = _predict(model, datasets['test'], [0, 1])
+    assert not torch.allclose(test_base, test_tail, rtol=1e-3, atol=0)
+    # the averaged scores are the mean of the per-clip softmax scores
+    with torch.no_grad():
+        per_clip = model.extract_feat(item['inputs'][None].float(), stage='head')[0]
+    torch.testing.assert_close(test_base, per_clip.softmax(-1).mean(0))
+    val_base, val_tail = _predict(model, datasets['val'], [0, 1])  # single-clip validation
+    assert torch.equal(val_base, val_tail)  # the centre clip never reaches the end
+
+
+def test_whole_audio_clips_edge_cases():
+    from ava_plugins.datasets.transforms import WholeAudioClips
+    audio = np.arange(10, dtype=np.float32)[:, None]
+    short = WholeAudioClips(clip_len=16)(dict(audios=audio))
+    assert short['audios'].shape == (1, 16, 1) and short['num_clips'] == 1
+    np.testing.assert_array_equal(short['audios'][0, :10, 0], np.arange(10))
+    assert not short['audios'][0, 10:].any()  # zero-padded, as AudioFeatureSelector pads
+    empty = WholeAudioClips(clip_len=4)(dict(audios=np.zeros((0, 3), np.float32)))
+    assert empty['audios'].shape == (1, 4, 3)
+    overlap = WholeAudioClips(clip_len=4, stride=2)(dict(audios=audio))
+    assert list(overlap['clip_starts']) == [0, 2, 4, 6]
+    assert list(WholeAudioClips(4)(dict(audios=audio))['clip_starts']) == [0, 4, 6]
+    with pytest.raises(ValueError, match='stride'):
+        WholeAudioClips(clip_len=4, stride=5)
 
 
 def test_tool_features_through_the_tiny_config_pipeline(repo_root, tool, media, tmp_path):

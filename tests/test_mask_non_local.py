@@ -264,8 +264,11 @@ def _count(stages):
 @pytest.mark.parametrize('name,classes,depth', [
     ('i3d_r50_nl5_32x2x1_kinetics400', 400, 50), ('i3d_r101_nl5_32x2x1_kinetics400', 400, 101),
     ('i3d_r50_nl5_32x2x1_kinetics700', 700, 50), ('i3d_r101_nl5_32x2x1_kinetics700', 700, 101),
-    ('i3d_r50_nl5_32x2x1_mit', 339, 50), ('i3d_r101_nl5_32x2x1_mit', 339, 101)] +
-    [(f'i3d_r50_masknl5_{k}_32x2x1_kinetics400', 400, 50) for k in TABLE5])
+    ('i3d_r50_nl5_32x2x1_kinetics600', 600, 50), ('i3d_r101_nl5_32x2x1_kinetics600', 600, 101),
+    ('i3d_r50_nl5_32x2x1_mit', 339, 50), ('i3d_r101_nl5_32x2x1_mit', 339, 101),
+    ('i3d_r50_masknl5_d0-2-2_32x2x1_kinetics600', 600, 50),
+    ('i3d_r50_relation5_32x2x1_kinetics600', 600, 50)] +
+    [(f'i3d_r50_masknl5_{k}_32x2x1_kinetics{n}', n, 50) for k in TABLE5 for n in (400, 600)])
 def test_i3d_configs(name, classes, depth):
     from mmengine.config import Config
     cfg = Config.fromfile(CONFIGS / 'i3d_nl' / f'{name}.py')
@@ -282,11 +285,18 @@ def test_i3d_configs(name, classes, depth):
     assert (sample.clip_len, sample.frame_interval) == (32, 2)  # 64 frames, every other one
     if 'masknl5' in name:
         assert nl.type == 'MaskNonLocal3d'
-        assert tuple(nl.delta) == TABLE5[name.split('masknl5_')[1].split('_32x2x1')[0]]
+        key = name.split('masknl5_')[1].split('_32x2x1')[0]
+        assert tuple(nl.delta) == TABLE5.get(key, (0, 2, 2))
+    elif 'relation5' in name:
+        assert nl.type == 'LearnableRelation3d'
+        k400 = CONFIGS / 'i3d_nl' / (name.replace('kinetics600', 'kinetics400') + '.py')
+        assert nl == Config.fromfile(k400).model.backbone.non_local_cfg
     else:
         assert nl.type == 'NonLocal3d'
-    if classes != 400:
-        assert 'kinetics400' not in cfg.train_dataloader.dataset.ann_file
+    data = {400: 'kinetics400', 600: 'kinetics600', 700: 'kinetics700', 339: 'mit'}[classes]
+    for split in ('train', 'val', 'test'):
+        dataset = cfg[f'{split}_dataloader'].dataset
+        assert data in dataset.ann_file and data in str(dataset.data_prefix.video)
 
 
 def test_real_mask_config_builds_with_five_table5_blocks():

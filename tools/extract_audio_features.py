@@ -1,23 +1,42 @@
-"""Extract MFCC or log-mel features from the audio of video / audio files, one ``.npy`` per file.
+"""Extract MFCC, log-mel or VGGish features from the audio of video / audio files, one ``.npy``
+per file.
 
 Qiniu ActivityNet 2018 report (https://arxiv.org/abs/1806.04391), §2.2: MFCC features
-of the raw audio feed the SE-ResNet-50 acoustic model. Audio is decoded with soundfile (WAV,
-FLAC, OGG) or PyAV (any container ffmpeg reads: mp4, mkv, webm, m4a, ...), mixed down to mono by
-averaging channels and resampled with librosa (soxr); features come from librosa::
+of the raw audio feed the SE-ResNet-50 / ResNet-50 acoustic models, and the pre-trained VGGish
+model gives ``n x 128`` features. Audio is decoded with soundfile (WAV, FLAC, OGG) or PyAV (any
+container ffmpeg reads: mp4, mkv, webm, m4a, ...), mixed down to mono by averaging channels and
+resampled with librosa (soxr). Features::
 
-    mfcc    librosa.feature.mfcc(y, sr, n_mfcc, n_fft, hop_length, win_length, n_mels, fmin, fmax)
-    logmel  librosa.power_to_db(librosa.feature.melspectrogram(...), ref=1.0, amin=1e-10)
+    mfcc           librosa.feature.mfcc(y, sr, n_mfcc, n_fft, hop_length, win_length, n_mels,
+                   fmin, fmax)                                   (frames, n_mfcc)
+    logmel         librosa.power_to_db(librosa.feature.melspectrogram(...), ref=1.0,
+                   amin=1e-10)                                   (frames, n_mels)
+    vggish-logmel  VGGish's own front end (ava_plugins.models.recognition.vggish_frontend:
+                   25 ms periodic Hann, 10 ms hop, 512-point FFT magnitude, 64 HTK mel bands
+                   125-7500 Hz, ln(mel + 0.01); --sr must be 16000)   (frames, 64)
+    vggish         that front end in 0.96 s examples through VGGish with the weights of
+                   --checkpoint (torchvggish layout; with --pca, the AudioSet release's PCA and
+                   8-bit quantisation)                           (n, 128), n = 0.96 s examples
 
-Each output is ``float32 (frames, bins)`` (time first, 100 frames/s with the default 10 ms hop),
-the layout mmaction2's ``LoadAudioFeature`` / ``AudioFeatureSelector`` / ``FormatAudioShape``
-read (``NCTF``). Outputs mirror the input tree (``a/b.mp4`` -> ``OUT/a/b.npy``), are written
-atomically, and existing ones are skipped, so an interrupted run continues where it stopped.
-Files that fail (no audio stream, unreadable) are listed at the end and the exit code is 1.
+``mfcc`` / ``logmel`` settings (bands, range, dB) are ours, not VGGish's; the two ``vggish``
+kinds ignore --n-mfcc, --n-mels, --win-ms, --hop-ms, --fmin and --fmax. Audio shorter than one
+0.96 s example (0.975 s) gives ``(0, 128)`` VGGish embeddings, as the reference gives none.
 
-Example::
+Each output is ``float32`` with time first (100 frames/s for the frame features), the layout
+mmaction2's ``LoadAudioFeature`` / ``AudioFeatureSelector`` / ``FormatAudioShape`` and the
+project's ``WholeAudioClips`` read (``NCTF``). Outputs mirror the input tree (``a/b.mp4`` ->
+``OUT/a/b.npy``), are written atomically, and existing ones are skipped, so an interrupted run
+continues where it stopped; the settings (with the checkpoint's content fingerprint) are
+recorded and a rerun with others is refused. Files that fail (no audio stream, unreadable) are
+listed at the end and the exit code is 1.
 
-    python tools/extract_audio_features.py data/kinetics400/videos_train \\
-        data/kinetics400/audio_features_train --feature mfcc --n-mfcc 40
+Examples::
+
+    python tools/extract_audio_features.py data/kinetics600/videos_train \\
+        data/kinetics600/audio_mfcc_train --feature mfcc --n-mfcc 40
+    python tools/extract_audio_features.py data/kinetics600/videos_train \\
+        data/kinetics600/audio_vggish_train --feature vggish --checkpoint vggish.pth \\
+        --pca vggish_pca_params.pth --device cuda
 """
 import argparse
 import os
@@ -27,6 +46,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+FEATURES = ('mfcc', 'logmel', 'vggish-logmel', 'vggish')
 MEDIA_EXTS = ('mp4', 'mkv', 'webm', 'avi', 'mov', 'm4a', 'mp3', 'aac', 'wav', 'flac', 'ogg')
 
 
@@ -84,8 +104,18 @@ def _decode_with_pyav(path: str):
 
 def compute_features(audio: np.ndarray, sr: int, feature: str = 'mfcc', n_mfcc: int = 40,
                      n_mels: int = 80, win_ms: float = 25.0, hop_ms: float = 10.0,
-                     fmin: float = 0.0, fmax: Optional[float] = None) -> np.ndarray:
-    """``(frames, bins)`` float32 MFCC (``bins = n_mfcc``) or log-mel (``bins = n_mels``)."""
+                     fmin: float = 0.0, fmax: Optional[float] = None,
+                     vggish=None) -> np.ndarray:
+    """``(frames, bins)`` float32 MFCC (``bins = n_mfcc``), log-mel (``bins = n_mels``) or
+    VGGish log-mel (64 bins), or ``(n, 128)`` VGGish embeddings with the model ``vggish``."""
+    if feature in ('vggish-logmel', 'vggish'):
+        from ava_plugins.models.recognition import vggish_frontend
+        if sr != vggish_frontend.SAMPLE_RATE:
+            raise ValueError(f'{feature} needs --sr {vggish_frontend.SAMPLE_RATE}, got {sr}')
+        frames = vggish_frontend.log_mel(audio)
+        if feature == 'vggish-logmel':
+            return frames
+        return embed_with_vggish(vggish, vggish_frontend.examples(frames))
     import librosa
     win_length = int(round(sr * win_ms / 1000))
     hop_length = int(round(sr * hop_ms / 1000))
@@ -98,8 +128,34 @@ def compute_features(audio: np.ndarray, sr: int, feature: str = 'mfcc', n_mfcc: 
         feats = librosa.power_to_db(librosa.feature.melspectrogram(**kwargs), ref=1.0,
                                     amin=1e-10)
     else:
-        raise ValueError(f"feature must be 'mfcc' or 'logmel', got {feature!r}")
+        raise ValueError(f'feature must be one of {FEATURES}, got {feature!r}')
     return np.ascontiguousarray(feats.T, dtype=np.float32)
+
+
+def embed_with_vggish(model, examples: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """``(n, 96, 64)`` log-mel examples -> ``(n, 128)`` float32 embeddings of ``model``."""
+    import torch
+    device = next(model.parameters()).device
+    out = [np.zeros((0, 128), dtype=np.float32)]
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            batch = torch.from_numpy(examples[start:start + batch_size]).to(device)
+            out.append(model.embed(batch).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def build_vggish(checkpoint: Optional[str], pca: Optional[str], final_relu: bool,
+                 device: str):
+    """The project's ``VGGish`` (eval mode on ``device``) with the user's weights."""
+    from ava_plugins.models.recognition import VGGish
+    from ava_plugins.utils import InputError
+    if checkpoint is None:
+        raise InputError('--feature vggish needs --checkpoint (VGGish weights in torchvggish '
+                         'layout; they cannot be downloaded by this tool)')
+    model = VGGish(final_relu=final_relu, postprocess=pca is not None, checkpoint=checkpoint,
+                   pca_params=pca, frozen=True)
+    model.init_weights()
+    return model.to(device).eval()
 
 
 def list_inputs(src: str, exts: Sequence[str]) -> List[str]:
@@ -146,9 +202,11 @@ def check_settings(out_dir: str, settings: dict, overwrite: bool) -> bool:
 
 
 def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 16000,
-            overwrite: bool = False, **feature_kwargs) -> dict:
+            overwrite: bool = False, checkpoint: Optional[str] = None, pca: Optional[str] = None,
+            final_relu: bool = True, device: str = 'cpu', **feature_kwargs) -> dict:
     """Write ``out_dir/<relative path>.npy`` for every input not done yet (with the same
-    settings: see :func:`check_settings`).
+    settings: see :func:`check_settings`). ``checkpoint`` / ``pca`` / ``final_relu``: the VGGish
+    weights and variant for ``feature='vggish'``, run on ``device``.
 
     Returns ``{'done': [...], 'skipped': [...], 'failed': {path: message}}``.
     """
@@ -160,7 +218,20 @@ def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 
     import inspect
     defaults = {k: v.default for k, v in inspect.signature(compute_features).parameters.items()
                 if v.default is not inspect.Parameter.empty}
-    keep = check_settings(out_dir, dict(defaults, sr=sr, **feature_kwargs), overwrite)
+    settings = dict(defaults, sr=sr, **feature_kwargs)
+    settings.pop('vggish')
+    vggish = None
+    if settings['feature'] == 'vggish':
+        from ava_plugins.utils import InputError, file_fingerprint
+        if sr != 16000:
+            raise InputError(f'--feature vggish needs --sr 16000, got {sr}')
+        vggish = build_vggish(checkpoint, pca, final_relu, device)
+        settings.update(checkpoint=file_fingerprint(checkpoint), final_relu=final_relu,
+                        pca=None if pca is None else file_fingerprint(pca))
+    elif settings['feature'] == 'vggish-logmel' and sr != 16000:
+        from ava_plugins.utils import InputError
+        raise InputError(f'--feature vggish-logmel needs --sr 16000, got {sr}')
+    keep = check_settings(out_dir, settings, overwrite)
     report = dict(done=[], skipped=[], failed={})
     progress = tqdm(total=len(inputs), desc='audio features', unit='file')
     for rel in inputs:
@@ -172,7 +243,8 @@ def extract(src: str, out_dir: str, exts: Sequence[str] = MEDIA_EXTS, sr: int = 
             try:
                 if not osp.isfile(path):
                     raise AudioDecodeError(f'{path}: no such file')
-                feats = compute_features(load_audio(path, sr), sr, **feature_kwargs)
+                feats = compute_features(load_audio(path, sr), sr, vggish=vggish,
+                                         **feature_kwargs)
                 with atomic_open(out, 'wb') as f:
                     np.save(f, feats, allow_pickle=False)
                 report['done'].append(path)
@@ -189,8 +261,9 @@ def parse_args(argv=None):
         epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='directory of media files, or a list file (first column)')
     parser.add_argument('out_dir', help='output directory: one <relative path>.npy per input')
-    parser.add_argument('--feature', choices=['mfcc', 'logmel'], default='mfcc',
-                        help='MFCC or log-mel spectrogram (default: mfcc)')
+    parser.add_argument('--feature', choices=FEATURES, default='mfcc',
+                        help='MFCC, log-mel (librosa), VGGish log-mel or VGGish embeddings '
+                        '(default: mfcc)')
     parser.add_argument('--ext', nargs='+', default=list(MEDIA_EXTS),
                         help='extensions to take from a directory')
     parser.add_argument('--sr', type=int, default=16000, help='sample rate (Hz)')
@@ -203,6 +276,16 @@ def parse_args(argv=None):
                         help='recompute features made with other settings (default: refuse)')
     parser.add_argument('--fmax', type=float, default=None,
                         help='highest mel frequency (Hz; default: sr / 2)')
+    parser.add_argument('--checkpoint', default=None,
+                        help='VGGish weights in torchvggish layout (features.*, embeddings.*; '
+                        'for --feature vggish)')
+    parser.add_argument('--pca', default=None,
+                        help='VGGish PCA parameters (pca_eigen_vectors, pca_means; .pth or '
+                        '.npz): apply the AudioSet PCA + 8-bit quantisation')
+    parser.add_argument('--no-final-relu', action='store_true',
+                        help="VGGish without ReLU on the embedding layer (today's TensorFlow "
+                        'code; default: with it, as the 2017-2018 release and torchvggish)')
+    parser.add_argument('--device', default='cpu', help='torch device for VGGish (default: cpu)')
     return parser.parse_args(argv)
 
 
@@ -211,7 +294,9 @@ def main(argv=None) -> int:
     report = extract(args.src, args.out_dir, exts=args.ext, sr=args.sr, overwrite=args.overwrite,
                      feature=args.feature,
                      n_mfcc=args.n_mfcc, n_mels=args.n_mels, win_ms=args.win_ms,
-                     hop_ms=args.hop_ms, fmin=args.fmin, fmax=args.fmax)
+                     hop_ms=args.hop_ms, fmin=args.fmin, fmax=args.fmax,
+                     checkpoint=args.checkpoint, pca=args.pca,
+                     final_relu=not args.no_final_relu, device=args.device)
     print(f'\n{len(report["done"])} written, {len(report["skipped"])} already there, '
           f'{len(report["failed"])} failed')
     for message in report['failed'].values():

@@ -8,8 +8,9 @@ from .learnable_relation import LearnableRelation3d
 from .mask_non_local import MaskNonLocal3d
 from .resnet3d_relation import ResNet3dRelation
 from .se_resnet_audio import SEResNetAudio
+from .vggish import VGGish, VGGishPostprocess, load_vggish_weights
 
 __all__ = [
     'AudioEmbeddingMLP', 'LearnableRelation3d', 'MaskNonLocal3d', 'ResNet3dRelation',
-    'SEResNetAudio', 'VGGishHead'
+    'SEResNetAudio', 'VGGish', 'VGGishHead', 'VGGishPostprocess', 'load_vggish_weights'
 ]

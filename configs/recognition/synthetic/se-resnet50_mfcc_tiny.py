@@ -1,4 +1,4 @@
-"""Tiny CPU variant of ``audio/se-resnet50_mfcc_64x1x1_kinetics400.py`` (1/8 width)."""
+"""Tiny CPU variant of ``audio/se-resnet50_mfcc_64x1x1_kinetics400.py`` (1/16 width)."""
 _base_ = ['../audio/se-resnet50_mfcc_64x1x1_kinetics400.py', '_base_/tiny_models.py']
 
 model = dict(

@@ -1,0 +1,21 @@
+"""Classifier on VGGish embeddings, Kinetics-600: the report's Kinetics (Qiniu ActivityNet 2018
+report, §1: "covers 600 human action classes"; Table 3: "VGGish", 7.83 top-1).
+
+``vggish-head_10x1x1_kinetics400.py`` with 600 classes. Data paths (ours, mmaction2's layout):
+``data/kinetics600/audio_vggish_{train,val}/<name>.npy`` written by
+``tools/extract_audio_features.py --feature vggish --checkpoint ...`` from
+``data/kinetics600/videos_{train,val}``, and list files
+``data/kinetics600/kinetics600_{train,val}_list_audio_features.txt`` whose second column is the
+number of embeddings ``n``.
+"""
+_base_ = ['./vggish-head_10x1x1_kinetics400.py']
+
+model = dict(cls_head=dict(num_classes=600))
+
+data_root = 'data/kinetics600'
+train_dataloader = dict(
+    dataset=dict(data_root=data_root, ann_file='kinetics600_train_list_audio_features.txt'))
+val_dataloader = dict(
+    dataset=dict(data_root=data_root, ann_file='kinetics600_val_list_audio_features.txt'))
+test_dataloader = dict(
+    dataset=dict(data_root=data_root, ann_file='kinetics600_val_list_audio_features.txt'))
