@@ -1,6 +1,5 @@
 """Acoustic branch (Qiniu 2018 report §2.2): the feature tool on a generated WAV and video,
 the audio models and their configs."""
-import importlib.util
 import os
 
 import numpy as np
@@ -13,12 +12,9 @@ SR = 16000
 
 
 @pytest.fixture(scope='module')
-def tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'extract_audio_features', repo_root / 'tools' / 'extract_audio_features.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool():
+    import ava_plugins.engine.audio_features
+    return ava_plugins.engine.audio_features
 
 
 def tones(seconds=0.5, sr=SR):
@@ -126,12 +122,12 @@ def test_video_audio_equals_the_wav(tool, media):
         from_wav).max())
 
 
-def test_tool_resumes_and_reports_bad_files(tool, media, tmp_path, capsys):
+def test_tool_resumes_and_reports_bad_files(tool, media, tmp_path):
     root, y = media
     out = tmp_path / 'feats'
-    assert tool.main([str(root), str(out), '--feature', 'logmel']) == 1  # broken.wav fails
-    err = capsys.readouterr().err
-    assert 'broken.wav: cannot be opened' in err
+    report = tool.extract(str(root), str(out), feature='logmel')
+    assert ['broken.wav'] == [os.path.basename(p) for p in report['failed']]
+    assert 'broken.wav: cannot be opened' in list(report['failed'].values())[0]
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob('*.npy'))
     assert written == ['clips/tone.npy', 'clips/tone_video.npy', 'tone22k.npy']
     np.testing.assert_allclose(np.load(out / 'clips' / 'tone.npy'),
@@ -145,10 +141,10 @@ def test_tool_resumes_and_reports_bad_files(tool, media, tmp_path, capsys):
     from ava_plugins.utils import InputError
     with pytest.raises(InputError, match=r'feats: holds features computed with other settings: '
                        r"feature: 'logmel' there, 'mfcc' now"):
-        tool.main([str(root), str(out), '--feature', 'mfcc'])
+        tool.extract(str(root), str(out), feature='mfcc')
     with pytest.raises(InputError, match=r"n_mels: 80 there, 64 now"):
         tool.extract(str(root), str(out), feature='logmel', n_mels=64)
-    assert tool.main([str(root), str(out), '--feature', 'mfcc', '--overwrite']) == 1
+    assert len(tool.extract(str(root), str(out), feature='mfcc', overwrite=True)['failed']) == 1
     np.testing.assert_allclose(np.load(out / 'clips' / 'tone.npy'),
                                tool.compute_features(y, SR, 'mfcc'))
     # a list file, with a missing entry

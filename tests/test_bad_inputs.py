@@ -6,7 +6,6 @@ expected; where skipping is the right behaviour, that a warning counts the skipp
 inputs are checked too where a check could change results: ``ValidatedAVADataset`` builds the
 same samples as mmaction2's ``AVADataset``.
 """
-import importlib.util
 import os.path as osp
 import pickle
 import shutil
@@ -23,7 +22,7 @@ from ava_plugins.datasets import (AVADataError, AVADataWarning, ValidatedAVAData
 from ava_plugins.engine.cli import error_text, load_config, run_cli
 from ava_plugins.evaluation import AVAEvalWarning, AVAInputError, evaluate_ava, read_label_map
 from ava_plugins.structures import FeatureBank, FeatureBankError
-from ava_plugins.utils import InputError
+from tool_runs import assert_one_error_line, run_tool
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -57,14 +56,6 @@ def dump(path, obj):
     with open(path, 'wb') as f:
         pickle.dump(obj, f)
     return str(path)
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'bad_inputs_{name}',
-                                                  osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -224,8 +215,8 @@ def test_label_map_txt_duplicate_id(files, tmp_path):
     with pytest.raises(AVAInputError, match=r'dup\.txt, line 3: duplicate action id 1'):
         read_label_map(bad)
     gt = write(tmp_path / 'gt.csv', 'v,0902,0.1,0.1,0.5,0.5,1\n')
-    tool = load_tool('eval_ava')
-    assert run_cli(tool.main, [gt, gt, '--label-map', bad]) == 2
+    assert_one_error_line(run_tool(['tools/eval_ava.py', gt, gt, '--label-map', bad]),
+                          'dup.txt, line 3: duplicate action id 1')
 
 
 def test_custom_classes_not_in_label_map(files):
@@ -433,19 +424,19 @@ def eval_files(tmp_path):
     return dict(tmp=tmp_path, gt=gt, det=det, labels=labels)
 
 
-def test_eval_tool_missing_column(eval_files, capsys):
+def test_eval_tool_missing_column(eval_files):
     bad = write(eval_files['tmp'] / 'det6.csv', 'v,0902,0.1,0.1,0.5,0.5\n')
-    tool = load_tool('eval_ava')
-    assert run_cli(tool.main, [eval_files['gt'], bad, '--label-map', eval_files['labels']]) == 2
-    assert 'det6.csv, line 1: expected 8 columns' in capsys.readouterr().err
+    out = run_tool(['tools/eval_ava.py', eval_files['gt'], bad, '--label-map',
+                    eval_files['labels']])
+    assert_one_error_line(out, 'det6.csv, line 1: expected 8 columns')
 
 
-def test_eval_tool_non_numeric_score(eval_files, capsys):
+def test_eval_tool_non_numeric_score(eval_files):
     bad = write(eval_files['tmp'] / 'det.csv', 'v,0902,0.1,0.1,0.5,0.5,1,0.9\n'
                 'v,0902,0.5,0.5,0.9,0.9,2,high\n')
-    tool = load_tool('eval_ava')
-    assert run_cli(tool.main, [eval_files['gt'], bad, '--label-map', eval_files['labels']]) == 2
-    assert "det.csv, line 2, column 8: expected a number, got 'high'" in capsys.readouterr().err
+    out = run_tool(['tools/eval_ava.py', eval_files['gt'], bad, '--label-map',
+                    eval_files['labels']])
+    assert_one_error_line(out, "det.csv, line 2, column 8: expected a number, got 'high'")
 
 
 def test_eval_unknown_action_ids_are_counted(eval_files):
@@ -478,28 +469,25 @@ def test_eval_detections_on_no_ground_truth_keyframe_warn(eval_files):
 
 
 def test_ensemble_tool_bad_inputs(eval_files, tmp_path):
-    tool = load_tool('ensemble')
     bad = write(tmp_path / 'b.csv', 'v,0902,0.1,0.1,0.5,0.5,1,0.9\nv,0902,0.1,0.1,0.5\n')
-    with pytest.raises(AVAInputError, match=r'b\.csv, line 2: expected 8 columns'):
-        tool.main([eval_files['det'], bad, '--out', str(tmp_path / 'o.csv')])
+    out = run_tool(['tools/ensemble.py', eval_files['det'], bad, '--out', tmp_path / 'o.csv'])
+    assert_one_error_line(out, 'b.csv, line 2: expected 8 columns')
     pkl = dump(tmp_path / 'b.pkl', {'not': 'a list'})
-    with pytest.raises(AVAInputError, match=r'b\.pkl: expected a list of per-keyframe'):
-        tool.main([eval_files['det'], pkl, '--out', str(tmp_path / 'o.csv')])
+    out = run_tool(['tools/ensemble.py', eval_files['det'], pkl, '--out', tmp_path / 'o.csv'])
+    assert_one_error_line(out, 'b.pkl: expected a list of per-keyframe')
     assert not (tmp_path / 'o.csv').exists()
 
 
 def test_link_tubes_tool_bad_pickle(files, tmp_path):
-    tool = load_tool('link_tubes')
     props = {k: v.copy() for k, v in PROPOSALS.items()}
     props['vidA,0903'][0, 4] = np.nan
     bad = dump(tmp_path / 'nan.pkl', props)
-    with pytest.raises(InputError, match=r"nan\.pkl: proposals\['vidA,0903'\]: non-finite score "
-                       'in row 0'):
-        tool.main([bad, str(tmp_path / 'tubes.pkl'), '--span', '3'])
+    out = run_tool(['tools/link_tubes.py', bad, tmp_path / 'tubes.pkl', '--span', '3'])
+    assert_one_error_line(out, "nan.pkl: proposals['vidA,0903']: non-finite score in row 0")
     cut = tmp_path / 'cut.pkl'
     cut.write_bytes(open(files['proposal_file'], 'rb').read()[:40])
-    with pytest.raises(InputError, match=r'cut\.pkl: cannot read the proposal pkl'):
-        tool.main([str(cut), str(tmp_path / 'tubes.pkl'), '--span', '3'])
+    out = run_tool(['tools/link_tubes.py', cut, tmp_path / 'tubes.pkl', '--span', '3'])
+    assert_one_error_line(out, 'cut.pkl: cannot read the proposal pkl')
     assert not (tmp_path / 'tubes.pkl').exists()
 
 
@@ -543,10 +531,9 @@ def test_run_cli_exit_status_and_message(tmp_path, capsys):
         run_cli(lambda argv: {}['x'])
 
 
-def test_misspelt_plugin_module_test_tool(tmp_path, capsys):
-    tool = load_tool('test')
-    assert run_cli(tool.main, [misspelt_config(tmp_path), 'none.pth']) == 2
-    assert "custom_imports.imports: no module named 'ava_plugin'" in capsys.readouterr().err
+def test_misspelt_plugin_module_test_tool(tmp_path):
+    out = run_tool(['tools/test.py', misspelt_config(tmp_path), 'none.pth'])
+    assert_one_error_line(out, "custom_imports.imports: no module named 'ava_plugin'")
 
 
 def tiny_options(split_files, dataset_type='ValidatedAVADataset'):
@@ -563,31 +550,24 @@ def tiny_options(split_files, dataset_type='ValidatedAVADataset'):
     return opts
 
 
-def test_train_tool_on_bad_annotations(tiny_ava, tmp_path, capsys):
+def test_train_tool_on_bad_annotations(tiny_ava, tmp_path):
     rows = open(tiny_ava['ann_file']).read().splitlines()
     rows = rows[:3] + ['0f39OWEqJ24,0903,0.1,0.2,x,0.9,12,0'] + rows[3:]
     bad = write(tmp_path / 'train.csv', '\n'.join(rows) + '\n')
-    tool = load_tool('train')
-    code = run_cli(tool.main, [TINY_CONFIG, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-                               *tiny_options(dict(tiny_ava, ann_file=bad))])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert f"{bad}, line 4, column 5: expected a number, got 'x'" in err
+    out = run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', tmp_path / 'w', '--cfg-options',
+                    *tiny_options(dict(tiny_ava, ann_file=bad))])
+    assert_one_error_line(out, f"{bad}, line 4, column 5: expected a number, got 'x'")
 
 
-def test_test_tool_on_bad_proposals(tiny_ava, tmp_path, capsys):
+def test_test_tool_on_bad_proposals(tiny_ava, tmp_path):
     props = pickle.load(open(tiny_ava['proposal_file'], 'rb'))
     key = sorted(props)[0]
     props[key] = props[key][:, :3]
     bad = dump(tmp_path / 'props.pkl', props)
-    tool = load_tool('test')
-    code = run_cli(tool.main, [TINY_CONFIG, str(tmp_path / 'none.pth'), '--work-dir',
-                               str(tmp_path / 'w'), '--cfg-options',
-                               *tiny_options(dict(tiny_ava, proposal_file=bad))])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert f"{bad}: key '{key}': expected a real array of shape (N, 5)" in err
-    assert 'Traceback' not in err
+    out = run_tool(['tools/test.py', TINY_CONFIG, tmp_path / 'none.pth', '--work-dir',
+                    tmp_path / 'w', '--cfg-options',
+                    *tiny_options(dict(tiny_ava, proposal_file=bad))])
+    assert_one_error_line(out, f"{bad}: key '{key}': expected a real array of shape (N, 5)")
 
 
 def test_validating_dataset_adds_no_warning_on_clean_data(files):

@@ -1,5 +1,4 @@
 """tools/convert_acar_checkpoint.py: official ACAR-Net checkpoints onto this project's modules."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,13 +7,10 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 
 import ava_plugins  # noqa: F401
+import ava_plugins.models.acar_checkpoint as convert
 from test_acar_head import SMALL, OfficialACARHead, random_batch, run_ours
 
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location('convert_acar_checkpoint',
-                                               REPO / 'tools' / 'convert_acar_checkpoint.py')
-convert = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(convert)
 
 
 class RoIHeadParts(nn.Module):
@@ -47,7 +43,7 @@ def test_head_round_trip(tmp_path, depth, mlp_1x1):
     ref, ckpt = official_checkpoint(depth, mlp_1x1)
     src, dst = tmp_path / 'official.pth.tar', tmp_path / 'converted.pth'
     torch.save(ckpt, src)
-    convert.main([str(src), str(dst)])
+    convert.convert_checkpoint(str(src), str(dst))
     converted = torch.load(dst, weights_only=True)['state_dict']
 
     ours = RoIHeadParts(depth, mlp_1x1, num_classes=5).eval()

@@ -1,15 +1,17 @@
 """Late fusion of recognition scores (Qiniu 2018 report, multi-modal ensembles), as a library
 and through ``tools/ensemble.py --task recognition``."""
-import importlib.util
+import os.path as osp
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from ava_plugins.ensemble.score_fusion import (accuracy_report, fuse_scores,
-                                               load_recognition_dump, mean_class_accuracy,
-                                               softmax)
+from ava_plugins.ensemble.score_fusion import (accuracy_report, fuse_recognition_dumps,
+                                               fuse_scores, load_recognition_dump,
+                                               mean_class_accuracy, softmax)
 
 RGB = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7], [0.4, 0.4, 0.2]])
 AUDIO = np.array([[0.1, 0.1, 0.8], [0.0, 0.2, 0.8], [0.3, 0.3, 0.4], [0.1, 0.1, 0.8]])
@@ -63,12 +65,10 @@ def _dump(path, scores, labels):
     return str(path)
 
 
-def _ensemble_tool(repo_root):
-    spec = importlib.util.spec_from_file_location('ensemble_tool_recognition',
-                                                  repo_root / 'tools' / 'ensemble.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_tool(*argv):
+    return subprocess.run([sys.executable, 'tools/ensemble.py', '--task', 'recognition', *argv],
+                          cwd=osp.dirname(osp.dirname(osp.abspath(__file__))),
+                          capture_output=True, text=True, timeout=300)
 
 
 # 6 classes, so that top-5 is not trivially 1; labels of the 4 videos
@@ -79,14 +79,13 @@ AUDIO6 = np.array([[0.05, 0.10, 0.15, 0.20, 0.22, 0.28], [0.10, 0.60, 0.04, 0.11
 LABELS6 = np.array([0, 1, 2, 5])
 
 
-def test_ensemble_tool_recognition_mode_by_hand(tmp_path, repo_root, capsys):
-    """tools/ensemble.py --task recognition, weights 2 : 1, against a hand computation."""
-    tool = _ensemble_tool(repo_root)
+def test_ensemble_tool_recognition_mode_by_hand(tmp_path, capsys):
+    """``tools/ensemble.py --task recognition`` (``fuse_recognition_dumps``), weights 2 : 1,
+    against a hand computation."""
     rgb = _dump(tmp_path / 'rgb.pkl', RGB6, LABELS6)
     audio = _dump(tmp_path / 'audio.pkl', AUDIO6, LABELS6)
     out = tmp_path / 'fused.pkl'
-    reports = tool.main(['--task', 'recognition', rgb, audio, '--weights', '2', '1', '--out',
-                         str(out)])
+    reports = fuse_recognition_dumps([rgb, audio], [2, 1], out=str(out))
     # (2 * rgb + audio) / 3, row by row
     expected = np.array([[0.85, 0.70, 0.35, 0.36, 0.36, 0.38],
                          [1.10, 0.64, 0.44, 0.37, 0.29, 0.16],
@@ -105,38 +104,37 @@ def test_ensemble_tool_recognition_mode_by_hand(tmp_path, repo_root, capsys):
     assert reports['fused'] == dict(top1=0.75, top5=1.0, mean_class_accuracy=0.75)
     fused_line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith('fused')]
     assert fused_line[0].split() == ['fused', '0.7500', '1.0000', '0.7500']
-    # equal weights by default; --model-weights (detection's spelling) is the same option
-    equal = tool.main(['--task', 'recognition', rgb, audio, '--out', str(tmp_path / 'eq.pkl')])
+    # equal weights by default
+    equal = fuse_recognition_dumps([rgb, audio], out=str(tmp_path / 'eq.pkl'))
     np.testing.assert_allclose(load_recognition_dump(str(tmp_path / 'eq.pkl'))[0],
                                (RGB6 + AUDIO6) / 2, rtol=1e-6)
     assert equal['fused'] == accuracy_report((RGB6 + AUDIO6) / 2, LABELS6)
-    alias = tool.main(['--task', 'recognition', rgb, audio, '--model-weights', '2', '1'])
-    assert alias['fused'] == reports['fused']
+    # the command line; --model-weights (detection's spelling) is the same option as --weights
+    cli = run_tool(rgb, audio, '--model-weights', '2', '1')
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    assert [ln for ln in cli.stdout.splitlines() if ln.startswith('fused')] == fused_line
 
 
-def test_ensemble_tool_recognition_bad_inputs(tmp_path, repo_root):
-    tool = _ensemble_tool(repo_root)
+def test_ensemble_tool_recognition_bad_inputs(tmp_path):
     rgb = _dump(tmp_path / 'rgb.pkl', RGB, LABELS)
     # mismatched labels: a clear error naming the file and the sample
     bad = _dump(tmp_path / 'bad.pkl', AUDIO, [0, 2, 1, 2])
     out = tmp_path / 'fused.pkl'
     with pytest.raises(ValueError, match=r'bad\.pkl: sample 2 has label 1 but .*rgb\.pkl has 2'):
-        tool.main(['--task', 'recognition', rgb, bad, '--out', str(out)])
+        fuse_recognition_dumps([rgb, bad], out=str(out))
     assert not out.exists()
     short = _dump(tmp_path / 'short.pkl', AUDIO[:3], LABELS[:3])
     with pytest.raises(ValueError, match=r'short\.pkl: 3 samples x 3 classes, but .*rgb\.pkl '
                        'has 4 x 3'):
-        tool.main(['--task', 'recognition', rgb, short])
+        fuse_recognition_dumps([rgb, short])
     with pytest.raises(ValueError, match='--weights: 1 weights for 2 dumps'):
-        tool.main(['--task', 'recognition', rgb, rgb, '--weights', '1'])
+        fuse_recognition_dumps([rgb, rgb], [1])
     with pytest.raises(ValueError, match=r'nope\.pkl: recognition dump not found'):
-        tool.main(['--task', 'recognition', rgb, str(tmp_path / 'nope.pkl')])
+        fuse_recognition_dumps([rgb, str(tmp_path / 'nope.pkl')])
     cut = tmp_path / 'cut.pkl'
     cut.write_bytes(open(rgb, 'rb').read()[:40])
     with pytest.raises(ValueError, match=r'cut\.pkl: not a readable pickle'):
-        tool.main(['--task', 'recognition', rgb, str(cut)])
-    # detection-only options are refused in recognition mode, and detection stays the default
-    with pytest.raises(SystemExit):
-        tool.main(['--task', 'recognition', rgb, rgb, '--method', 'mean'])
-    args = tool.parse_args([rgb, '--weights', 'w.json', '--out', 'o.csv'])
-    assert args.task == 'detection' and args.weights == 'w.json' and args.method == 'mean'
+        fuse_recognition_dumps([rgb, str(cut)])
+    # detection-only options are refused in recognition mode
+    cli = run_tool(rgb, rgb, '--method', 'mean')
+    assert cli.returncode == 2 and 'unrecognized arguments: --method mean' in cli.stderr

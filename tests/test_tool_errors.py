@@ -7,7 +7,6 @@ missing audio source, ``dist_train.sh`` without the GPU count, an empty proposal
 ``--configs`` value, an output path that is a directory or a file.
 """
 import ast
-import os
 import os.path as osp
 import pickle
 import re
@@ -19,25 +18,10 @@ import numpy as np
 import pytest
 
 from third_party_data import EVAL_DIR
+from tool_runs import assert_one_error_line, run_tool
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'tests', 'data', 'tiny_linear_slowfast.py')
-
-
-def run_tool(args, cwd=None, timeout=300):
-    script = args[0]
-    cmd = ['bash', script, *args[1:]] if script.endswith('.sh') else [sys.executable, *args]
-    return subprocess.run(cmd, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, PYTHON=sys.executable))
-
-
-def assert_one_error_line(out, *expected):
-    assert out.returncode == 2, (out.returncode, out.stderr[-3000:])
-    assert 'Traceback' not in out.stderr, out.stderr[-3000:]
-    errors = [line for line in out.stderr.splitlines() if 'error:' in line]
-    assert len(errors) == 1, out.stderr[-3000:]
-    for text in expected:
-        assert text in errors[0], errors[0]
 
 
 def test_model_tools_name_the_missing_file(tmp_path):

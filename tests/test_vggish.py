@@ -243,16 +243,11 @@ def test_tool_writes_vggish_log_mel_and_embeddings(repo_root, tmp_path):
     the front end's frames, and 2 embeddings (2 whole 0.96 s examples) equal to the network
     loaded from the same random torchvggish-layout checkpoint; the settings (checkpoint content,
     final ReLU) guard a rerun."""
-    import importlib.util
-
     import soundfile
 
+    import ava_plugins.engine.audio_features as tool
     from ava_plugins.models.recognition import VGGish
     from ava_plugins.utils import InputError
-    spec = importlib.util.spec_from_file_location(
-        'extract_audio_features', repo_root / 'tools' / 'extract_audio_features.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(2.1 * SR)) / SR)).astype(np.float32)
     (tmp_path / 'wav').mkdir()
     soundfile.write(tmp_path / 'wav' / 'a.wav', y, SR, subtype='FLOAT')
@@ -260,12 +255,12 @@ def test_tool_writes_vggish_log_mel_and_embeddings(repo_root, tmp_path):
     ckpt = tmp_path / 'vggish.pth'
     torch.save({k: 0.02 * torch.randn(s) for k, s in TORCHVGGISH_KEYS.items()}, ckpt)
 
-    assert tool.main([str(tmp_path / 'wav'), str(tmp_path / 'mel'), '--feature',
-                      'vggish-logmel']) == 0
+    assert not tool.extract(str(tmp_path / 'wav'), str(tmp_path / 'mel'),
+                            feature='vggish-logmel')['failed']
     np.testing.assert_array_equal(np.load(tmp_path / 'mel' / 'a.npy'), fe.log_mel(y))
     out = tmp_path / 'emb'
-    assert tool.main([str(tmp_path / 'wav'), str(out), '--feature', 'vggish', '--checkpoint',
-                      str(ckpt)]) == 0
+    assert not tool.extract(str(tmp_path / 'wav'), str(out), feature='vggish',
+                            checkpoint=str(ckpt))['failed']
     emb = np.load(out / 'a.npy')
     assert emb.shape == (2, 128) and emb.dtype == np.float32
     model = VGGish(checkpoint=str(ckpt))
@@ -274,10 +269,10 @@ def test_tool_writes_vggish_log_mel_and_embeddings(repo_root, tmp_path):
         expected = model.eval().embed(torch.from_numpy(fe.waveform_to_examples(y))).numpy()
     np.testing.assert_allclose(emb, expected, rtol=0, atol=1e-6)
     with pytest.raises(InputError, match='needs --checkpoint'):
-        tool.main([str(tmp_path / 'wav'), str(tmp_path / 'x'), '--feature', 'vggish'])
+        tool.extract(str(tmp_path / 'wav'), str(tmp_path / 'x'), feature='vggish')
     with pytest.raises(InputError, match='final_relu: True there, False now'):
-        tool.main([str(tmp_path / 'wav'), str(out), '--feature', 'vggish', '--checkpoint',
-                   str(ckpt), '--no-final-relu'])
+        tool.extract(str(tmp_path / 'wav'), str(out), feature='vggish', checkpoint=str(ckpt),
+                     final_relu=False)
     with pytest.raises(InputError, match='needs --sr 16000'):
-        tool.main([str(tmp_path / 'wav'), str(tmp_path / 'y'), '--feature', 'vggish-logmel',
-                   '--sr', '8000'])
+        tool.extract(str(tmp_path / 'wav'), str(tmp_path / 'y'), feature='vggish-logmel',
+                     sr=8000)

@@ -42,7 +42,6 @@ Videos are dealt to ranks as ``tools/extract_bank.py`` does; rank 0 joins the pa
 are :mod:`ava_plugins.engine.keyframe_jobs`, shared with ``tools/extract_keypoints.py``.
 """
 import argparse
-import os
 import sys
 from typing import Callable, Dict, List
 
@@ -53,7 +52,8 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.engine import keyframe_jobs
 from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
                                               read_frame, run_videos)
-from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
+from ava_plugins.engine.cli import (config_fingerprint, existing_file, load_config,
+                                    parse_launcher_args, run_cli)
 from ava_plugins.engine.launch import init_distributed
 from ava_plugins.utils import InputError, file_fingerprint
 from mmengine.config import DictAction
@@ -86,8 +86,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override detector config keys, key=value')
     add_frame_args(parser)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    args = parse_launcher_args(parser, argv)
     args.given_score_thr = args.score_thr  # an RPN's default differs (see selection)
     if args.score_thr is None:
         args.score_thr = DEFAULTS[args.dataset]['score_thr']
@@ -170,11 +169,9 @@ def detect_fn(model, args, select: dict) -> Callable:
 def main(argv=None):
     args = parse_args(argv)
     from mmdet.apis import init_detector
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     if args.checkpoint.lower() != 'none':
         existing_file(args.checkpoint, 'checkpoint')
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     config_fp = config_fingerprint(cfg)  # before the launcher and the model change it
     rank, world_size, device = init_distributed(cfg, args.launcher, args.device)
     keyframes = list_keyframes(args)

@@ -223,36 +223,14 @@ def _selected_classes(args):
     return selection.selected
 
 
-def fuse_recognition(args) -> dict:
-    """``--task recognition``: fused scores, accuracy of every model and of the fusion."""
-    from ava_plugins.ensemble import accuracy_report, fuse_scores
-    from ava_plugins.ensemble.score_fusion import load_recognition_dumps, save_recognition_dump
-    from ava_plugins.utils import InputError
-    if args.weights is not None and len(args.weights) != len(args.results):
-        raise InputError(f'--weights: {len(args.weights)} weights for {len(args.results)} '
-                         'dumps')
-    scores, labels = load_recognition_dumps(args.results)
-    fused = fuse_scores(scores, args.weights, apply_softmax=args.apply_softmax)
-    topk = tuple(args.topk)
-    reports = {path: accuracy_report(s, labels, topk) for path, s in zip(args.results, scores)}
-    reports['fused'] = accuracy_report(fused, labels, topk)
-    keys = list(reports['fused'])
-    width = max(len(name) for name in reports)
-    print(f'{"model":<{width}}  ' + '  '.join(f'{k:>19}' for k in keys))
-    for name, rep in reports.items():
-        print(f'{name:<{width}}  ' + '  '.join(f'{rep[k]:>19.4f}' for k in keys))
-    if args.out:
-        save_recognition_dump(args.out, fused, labels)
-        print(f'{len(labels)} fused samples of {len(scores)} models written to {args.out}')
-    return reports
-
-
 def main(argv=None):
     from ava_plugins.ensemble import combine_results
     from ava_plugins.evaluation import evaluate_ava, read_label_map, write_ava_csv
     args = parse_args(argv)
     if args.task == 'recognition':
-        return fuse_recognition(args)
+        from ava_plugins.ensemble.score_fusion import fuse_recognition_dumps
+        return fuse_recognition_dumps(args.results, args.weights, args.apply_softmax, args.topk,
+                                      args.out)
     tables = _load(args.results, args)
     weights = _weights(args, tables)
     iou_thr = args.iou_thr if args.iou_thr is not None else (

@@ -30,11 +30,10 @@ backbone's stride (16); :func:`ava_plugins.engine.bank_features.check_acar_geome
 ``--canvas`` smaller than a clip's maps is an error naming the config and the canvas.
 """
 import argparse
-import os
 
 import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixes)
 from ava_plugins.engine.bank_features import BANK_FEATURES, extract_bank_from_config
-from ava_plugins.engine.cli import existing_file, load_config, run_cli
+from ava_plugins.engine.cli import existing_file, load_config, parse_launcher_args, run_cli
 from mmengine.config import DictAction
 
 
@@ -61,23 +60,16 @@ def parse_args(argv=None):
                         help='recompute a bank made with other settings (default: refuse)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, as tools/train.py')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher (dist_extract_bank.sh: pytorch)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help='set by the launcher')
-    args = parser.parse_args(argv)
+    args = parse_launcher_args(parser, argv)
     if args.canvas is not None and args.feature != 'acar':
         parser.error(f'--canvas applies to --feature acar, not {args.feature!r}')
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     existing_file(args.checkpoint, 'checkpoint')
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     return extract_bank_from_config(
         cfg, args.checkpoint, args.out, split=args.split, feature=args.feature,
         boxes=args.boxes, canvas=args.canvas, max_per_second=args.max_per_second,

@@ -33,7 +33,6 @@ Resumable and sharded as ``detect_persons.py``: per-video parts ``OUT.parts/<vid
 (:func:`ava_plugins.engine.keyframe_jobs.run_videos`).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from collections import defaultdict
@@ -44,7 +43,8 @@ import ava_plugins  # noqa: F401  (registers modules, applies compatibility fixe
 from ava_plugins.datasets import load_proposals
 from ava_plugins.engine.keyframe_jobs import (PART_FORMAT, add_frame_args, keyframe_path,
                                               read_frame, run_videos)
-from ava_plugins.engine.cli import config_fingerprint, existing_file, load_config, run_cli
+from ava_plugins.engine.cli import (config_fingerprint, existing_file, load_config,
+                                    parse_launcher_args, run_cli)
 from ava_plugins.engine.launch import init_distributed
 from ava_plugins.utils import InputError, file_fingerprint
 from mmengine.config import DictAction
@@ -74,8 +74,7 @@ def parse_args(argv=None):
                         'training target\'s peak (default: from the codec, see SCORE_RANGES); '
                         'scores are stored as (s - LOW) / (HIGH - LOW) clipped to [0, 1]')
     add_frame_args(parser)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    args = parse_launcher_args(parser, argv)
     return args
 
 
@@ -145,11 +144,9 @@ def keypoint_fn(model, proposals, args, scores):
 def main(argv=None):
     args = parse_args(argv)
     from mmpose.apis import init_model
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     if args.checkpoint.lower() != 'none':
         existing_file(args.checkpoint, 'checkpoint')
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     scores = score_range(cfg, args)
     config_fp = config_fingerprint(cfg)  # before the launcher and the model change it
     rank, world_size, device = init_distributed(cfg, args.launcher, args.device)

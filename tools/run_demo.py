@@ -98,8 +98,7 @@ def main(argv=None):
     start = time.time()
     work_dir = osp.abspath(args.work_dir)
     data = osp.abspath(args.data)
-    cfg = load_config(args.config)  # a bad --config fails here, before any work
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)  # a bad --config fails here, first
 
     step(1, f'synthetic AVA dataset -> {data}')
     ensure_synthetic_data(data, args.seed, any_settings=True)

@@ -25,8 +25,9 @@ class ConfigError(InputError):
     """The config file is missing or a module of its ``custom_imports`` cannot be imported."""
 
 
-def load_config(path: str) -> Config:
-    """``Config.fromfile`` whose ``custom_imports`` failures name the key and the module.
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """``Config.fromfile`` whose ``custom_imports`` failures name the key and the module, with
+    ``cfg_options`` (``--cfg-options``) merged in.
 
     mmengine reports a misspelt module as an ``ImportError`` listing ``sys.path``; here the
     error names ``custom_imports.imports``, the module and, if one is close, the right name.
@@ -53,6 +54,8 @@ def load_config(path: str) -> Config:
                                   f'{err.name!r}{hint}') from None
             raise ConfigError(f'{path}: custom_imports.imports: importing {module!r} '
                               f'failed: {err}') from None
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     return cfg
 
 
@@ -102,9 +105,10 @@ def run_cli(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
 def parse_launcher_args(parser: argparse.ArgumentParser,
                         argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Add mmaction2's ``--launcher`` and ``--local-rank`` to a tool's ``parser``, parse
-    ``argv`` and export ``LOCAL_RANK`` (unless the launcher already set it)."""
+    ``argv`` and export ``LOCAL_RANK`` (unless the launcher already set it). Every tool that can
+    run distributed (train, test, bank, detection and keypoint extraction) parses with this."""
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+                        default='none', help='job launcher (the dist_*.sh scripts: pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help='set by the launcher')
     args = parser.parse_args(argv)

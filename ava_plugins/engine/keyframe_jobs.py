@@ -40,7 +40,8 @@ PART_FORMAT = 1
 
 
 def add_frame_args(parser: argparse.ArgumentParser) -> None:
-    """Options locating keyframes in a rawframes folder, and the launcher options."""
+    """Options locating keyframes in a rawframes folder, and the device (the launcher's come
+    from :func:`ava_plugins.engine.cli.parse_launcher_args`)."""
     parser.add_argument('--frames', required=True, help='rawframes root: ROOT/<video>/img_*.jpg')
     parser.add_argument('--fps', type=int, default=30, help='frame rate of the rawframes')
     parser.add_argument('--timestamp-start', type=int, default=900,
@@ -51,10 +52,6 @@ def add_frame_args(parser: argparse.ArgumentParser) -> None:
                         help='frame file names under FRAMES/<video>/ (default: img_{:05}.jpg)')
     parser.add_argument('--start-index', type=int, default=1, help='index of the first frame')
     parser.add_argument('--device', default=None, help='default: cuda:<local rank> or cpu')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher (the dist_*.sh scripts: pytorch)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help='set by the launcher')
 
 
 def clip_start(video: str, args) -> Tuple[int, int]:

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmaction.evaluation.functional import top_k_accuracy
 
-from ava_plugins.utils import InputError, atomic_open
+from ..utils import InputError, atomic_open
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -152,3 +152,30 @@ def save_recognition_dump(path: str, scores: np.ndarray, labels: Sequence[int]) 
                     gt_label=torch.tensor([int(lab)])) for row, lab in zip(scores, labels)]
     with atomic_open(path, 'wb') as f:
         pickle.dump(samples, f)
+
+
+def fuse_recognition_dumps(paths: Sequence[str], weights: Optional[Sequence[float]] = None,
+                           apply_softmax: bool = False, topk: Sequence[int] = (1, 5),
+                           out: Optional[str] = None, log=print) -> Dict[str, dict]:
+    """Fuse the recognition dumps ``paths`` (:func:`fuse_scores`), print every model's and the
+    fusion's accuracy, write the fused dump to ``out`` (atomically) if given.
+
+    Returns:
+        ``{path: accuracy_report, ..., 'fused': accuracy_report}``.
+    """
+    if weights is not None and len(weights) != len(paths):
+        raise InputError(f'--weights: {len(weights)} weights for {len(paths)} dumps')
+    scores, labels = load_recognition_dumps(paths)
+    fused = fuse_scores(scores, weights, apply_softmax=apply_softmax)
+    topk = tuple(topk)
+    reports = {path: accuracy_report(s, labels, topk) for path, s in zip(paths, scores)}
+    reports['fused'] = accuracy_report(fused, labels, topk)
+    keys = list(reports['fused'])
+    width = max(len(name) for name in reports)
+    log(f'{"model":<{width}}  ' + '  '.join(f'{k:>19}' for k in keys))
+    for name, rep in reports.items():
+        log(f'{name:<{width}}  ' + '  '.join(f'{rep[k]:>19.4f}' for k in keys))
+    if out:
+        save_recognition_dump(out, fused, labels)
+        log(f'{len(labels)} fused samples of {len(scores)} models written to {out}')
+    return reports
