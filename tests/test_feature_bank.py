@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ava_plugins.structures import (FeatureBank, FeatureBankError, assign_videos, extract_bank)
+from ava_plugins.engine import assign_videos, extract_bank
+from ava_plugins.structures import FeatureBank, FeatureBankError
 
 ITEM = (4, 3, 3)
 

@@ -19,7 +19,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 import ava_plugins  # noqa: F401
-from ava_plugins.structures import extract_bank
+from ava_plugins.engine import extract_bank
 
 REPO = Path(__file__).resolve().parents[1]
 register_all_modules()

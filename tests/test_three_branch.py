@@ -22,7 +22,8 @@ from ava_plugins.models.roi_heads.shared_heads.global_branch import (GlobalScene
                                                                      scene_labels)
 from ava_plugins.models.roi_heads.shared_heads.lfb_branch import LFBBranch
 from ava_plugins.models.roi_heads.shared_heads.three_branch_head import ThreeBranchHead
-from ava_plugins.structures import FeatureBankError, extract_bank
+from ava_plugins.engine import extract_bank
+from ava_plugins.structures import FeatureBankError
 from third_party_data import LABEL_MAP_60
 
 REPO = Path(__file__).resolve().parents[1]

@@ -270,7 +270,7 @@ THREE_BRANCH_TINY = osp.join(REPO, 'configs', 'synthetic', 'three_branch_slowfas
 @pytest.fixture(scope='module')
 def lfb_bank(tiny_ava, tmp_path_factory):
     """A 144-d long-term bank (the tiny three-branch width) for the fixture's two videos."""
-    from ava_plugins.structures import extract_bank
+    from ava_plugins.engine import extract_bank
     rng = np.random.default_rng(0)
 
     def compute(video):

@@ -1,30 +1,19 @@
 """DP tube linking (ByteDance AVA 2019 report, Sec. 1.2) and ``tools/link_tubes.py``."""
-import importlib.util
 import os
 import os.path as osp
 import pickle
-import sys
 
 import numpy as np
 import pytest
 from mmdet.evaluation.functional import bbox_overlaps
 
-from ava_plugins.structures import link_tubes, link_video, pairwise_iou, tube_linking
+from ava_plugins.engine.tube_linking_job import link_proposal_file, slot_summary
+from ava_plugins.structures import link_tubes, link_video, tube_linking
 from ava_plugins.utils import InputError
 from third_party_data import AVA_DATASET_DIR
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FIXTURE = str(AVA_DATASET_DIR / 'ava_proposals_sample.pkl')
-
-
-def _tool():
-    """``tools/link_tubes.py`` as a module, registered so its workers can unpickle its jobs."""
-    spec = importlib.util.spec_from_file_location('link_tubes_tool',
-                                                  osp.join(ROOT, 'tools', 'link_tubes.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _box(x1, y1, w, h, score):
@@ -229,9 +218,8 @@ def test_bad_parameters():
 
 
 def test_tool_on_mmaction2_fixture(tmp_path):
-    tool = _tool()
     out = tmp_path / 'tubes.pkl'
-    tool.main([FIXTURE, str(out), '--span', '3', '--min-iou', '0.5'])
+    link_proposal_file(FIXTURE, str(out), 3, min_iou=0.5)
     with open(FIXTURE, 'rb') as f:
         props = pickle.load(f)
     with open(out, 'rb') as f:
@@ -248,7 +236,7 @@ def test_tool_on_mmaction2_fixture(tmp_path):
     assert np.isnan(tubes['_-Z6wFjXtGQ,0902'][:, [0, 2]]).all()
 
 
-def test_tool_summary_counts_interpolated_and_borrowed_slots(tmp_path, capsys):
+def test_tool_summary_counts_interpolated_and_borrowed_slots(tmp_path):
     """The tool's summary: of the slots LoadTubeRes4 samples, interpolated and box-less ones.
 
     Would have caught the tool saying nothing about how many tube slots have no box and so
@@ -262,10 +250,9 @@ def test_tool_summary_counts_interpolated_and_borrowed_slots(tmp_path, capsys):
     src, out = tmp_path / 'props.pkl', tmp_path / 'tubes.pkl'
     with open(src, 'wb') as f:
         pickle.dump(props, f)
-    _tool().main([str(src), str(out), '--span', '5'])
-    err = capsys.readouterr().err
-    assert 'of 20 sampled tube slots' in err
-    assert '2 interpolated over a missed detection, 8 (40.0%) without a box' in err
+    line = slot_summary(link_proposal_file(str(src), str(out), 5), 5, 5)
+    assert 'of 20 sampled tube slots' in line
+    assert '2 interpolated over a missed detection, 8 (40.0%) without a box' in line
 
 
 def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
@@ -277,9 +264,8 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
     with open(src, 'wb') as f:
         pickle.dump(props, f)
     out = tmp_path / 'out' / 'tubes.pkl'
-    tool = _tool()
     calls = []
-    real = tube_linking.link_video  # the tool imports it when it links a video
+    real = tube_linking.link_video  # the job looks it up when it links a video
 
     def crash_on_v2(proposals, *args):
         if len(calls) == 2:
@@ -289,11 +275,11 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tube_linking, 'link_video', crash_on_v2)
     with pytest.raises(RuntimeError, match='interrupted'):
-        tool.main([str(src), str(out), '--span', '5'])
+        link_proposal_file(str(src), str(out), 5)
     assert not out.exists() and len(calls) == 2
     calls.clear()
     monkeypatch.setattr(tube_linking, 'link_video', lambda p, *a: calls.append(p) or real(p, *a))
-    tool.main([str(src), str(out), '--span', '5'])
+    link_proposal_file(str(src), str(out), 5)
     assert len(calls) == 2  # only v2 and v3 are linked again
     with open(out, 'rb') as f:
         tubes = pickle.load(f)
@@ -304,7 +290,7 @@ def test_tool_resumes_and_parallel_matches(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tube_linking, 'link_video', real)
     out2 = tmp_path / 'tubes2.pkl'
-    tool.main([str(src), str(out2), '--span', '5', '--workers', '2'])
+    link_proposal_file(str(src), str(out2), 5, workers=2)
     with open(out2, 'rb') as f:
         parallel = pickle.load(f)
     for key in expected:
@@ -316,7 +302,7 @@ def test_tool_bad_input_names_the_key(tmp_path):
     with open(src, 'wb') as f:
         pickle.dump({'vid,0902': np.zeros((2, 4))}, f)
     with pytest.raises(InputError, match=r"bad.pkl: proposals\['vid,0902'\].*\(N, 5\)"):
-        _tool().main([str(src), str(tmp_path / 'o.pkl'), '--span', '5'])
+        link_proposal_file(str(src), str(tmp_path / 'o.pkl'), 5)
 
 
 def test_long_video_matches_exhaustive_search_locally():

@@ -17,7 +17,7 @@ from mmengine.structures import InstanceData
 from mmdet.structures.bbox import bbox2roi
 
 from ..models.roi_heads.shared_heads.acar_head import ACARHead, clip_geometry
-from ..structures.bank_extraction import extract_bank
+from .bank_extraction import extract_bank
 from ..utils import InputError, file_fingerprint
 
 

@@ -9,30 +9,25 @@ Frames: mmaction2's rawframes layout ``ROOT/<video_id>/img_00001.jpg``; the keyf
 ``--timestamp-start`` (AVA: 900) or, for AVA-Kinetics clips named ``<youtube_id>_<start>_<end>``,
 the clip's start (``AVAKineticsDataset.get_timestamp``).
 
-Jobs: each video's result goes atomically to ``OUT.parts/<video>.pkl`` with the settings
-(``params``) it was made with; a rerun skips parts made with the same settings. Videos are
-dealt to ranks as ``tools/extract_bank.py`` does; rank 0 joins the parts into ``OUT``
-(atomically) once all exist and removes them. ``tools/link_tubes.py`` keeps its per-video
-parts with the same :func:`part_path`, :func:`save_part` and :func:`load_part`.
+Jobs (:mod:`.jobs`, as every per-video job of the project): each video's result goes
+atomically to ``OUT.parts/<video>.pkl`` with the settings (``params``) it was made with; a rerun
+skips parts made with the same settings; rank 0 joins the parts into ``OUT`` (atomically) once
+all exist and removes them.
 """
 import argparse
 import os
 import os.path as osp
-import pickle
-import time
 from types import SimpleNamespace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
-from urllib.parse import quote
 
 import numpy as np
 
-from ava_plugins.structures.bank_extraction import assign_videos
-from ava_plugins.utils import InputError, atomic_open, remove_stale_temporaries
+from ..utils import InputError
+from .jobs import PartStore, run_jobs
 
 __all__ = [
-    'PART_FORMAT', 'add_frame_args', 'clip_start', 'join_parts',
-    'keyframe_path', 'list_keyframes', 'load_part', 'part_path', 'read_ann_keyframes',
-    'read_frame', 'run_videos', 'save_part'
+    'PART_FORMAT', 'add_frame_args', 'clip_start', 'keyframe_path', 'list_keyframes',
+    'part_path', 'read_ann_keyframes', 'read_frame', 'run_videos'
 ]
 
 #: Version of the part-file layout, part of every job's ``params``.
@@ -126,81 +121,34 @@ def read_frame(path: str) -> np.ndarray:
 
 
 def part_path(out: str, video: str) -> str:
-    """Part file of ``video`` for the output ``out``."""
-    return osp.join(out + '.parts', quote(video, safe='') + '.pkl')
-
-
-def remove_stale_part_temporaries(out: str) -> None:
-    """Remove what writers killed in an earlier run left beside ``out`` and its parts."""
-    remove_stale_temporaries(out + '.parts')
-    remove_stale_temporaries(osp.dirname(osp.abspath(out)))
-
-
-def load_part(path: str, params: dict) -> Optional[dict]:
-    """A finished part made with ``params``, or None (missing, unreadable or other settings)."""
-    try:
-        with open(path, 'rb') as f:
-            part = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-        return None
-    if not isinstance(part, dict) or part.get('params') != params:
-        return None
-    return part['result']
-
-
-def save_part(out: str, video: str, params: dict, result) -> None:
-    """Write ``video``'s part of ``out`` (atomically), tagged with the ``params`` it was made
-    with."""
-    with atomic_open(part_path(out, video), 'wb') as f:
-        pickle.dump(dict(params=params, result=result), f, pickle.HIGHEST_PROTOCOL)
+    """Part file of ``video`` for the output ``out`` (:class:`~.jobs.PartStore`)."""
+    return PartStore(out).path(video)
 
 
 def run_videos(out: str, keyframes: Dict[str, Sequence[int]], compute: Callable,
                params: dict, rank: int, world_size: int, desc: str) -> dict:
     """Compute this rank's videos (``compute(video, seconds, tick) -> {key: array}``), each to
-    its part, skipping finished parts; rank 0 then joins all parts into ``out``.
+    its part of ``out`` (:class:`~.jobs.PartStore`, tagged with ``params``), skipping finished
+    parts (:func:`~.jobs.run_jobs`); rank 0 then joins all parts into ``out``.
 
     Returns ``{"computed": [...], "skipped": [...]}`` video ids of this rank.
     """
-    mine = assign_videos(keyframes, rank, world_size)
-    remove_stale_part_temporaries(out)
-    todo = [v for v in mine if load_part(part_path(out, v), params) is None]
-    done = {'computed': [], 'skipped': [v for v in mine if v not in set(todo)]}
-    from tqdm import tqdm
-    bar = None
-    if rank == 0 and todo:
-        print(f'{desc}: {len(todo)} videos to do, {len(done["skipped"])} finished '
-              f'(rank 0 of {world_size})')
-        bar = tqdm(total=sum(len(keyframes[v]) for v in todo), desc=desc, unit='keyframe')
-    for video in todo:
-        save_part(out, video, params,
-                  compute(video, keyframes[video], bar.update if bar else (lambda: None)))
-        done['computed'].append(video)
-    if bar:
-        bar.close()
+    store = PartStore(out)
+    store.remove_stale_temporaries()
+
+    def work(video, tick):
+        store.save(video, params, compute(video, keyframes[video], tick))
+
+    done = run_jobs(sorted(keyframes), work, lambda v: store.has(v, params), rank=rank,
+                    world_size=world_size, desc=desc,
+                    weights={v: len(keyframes[v]) for v in keyframes})
     import torch.distributed as dist
     if world_size > 1 and dist.is_available() and dist.is_initialized():
         dist.barrier()  # rank 0 joins once every rank has written its parts
     if rank == 0:
-        join_parts(out, sorted(keyframes), params)
+        videos = sorted(keyframes)
+        merged = {}
+        for part in store.collect(videos, lambda v: params).values():
+            merged.update(part)
+        store.finish(merged)
     return done
-
-
-def join_parts(out: str, videos: Sequence[str], params: dict) -> None:
-    """Write ``out`` from the parts of ``videos`` (atomically), then remove the parts."""
-    merged = {}
-    for video in videos:
-        for _ in range(60):  # on a shared file system a part may show up late
-            part = load_part(part_path(out, video), params)
-            if part is not None:
-                break
-            time.sleep(1)
-        else:
-            raise RuntimeError(f'{part_path(out, video)}: part of video {video!r} missing; '
-                               'rerun to compute it')
-        merged.update(part)
-    with atomic_open(out, 'wb') as f:
-        pickle.dump(merged, f, pickle.HIGHEST_PROTOCOL)
-    for video in videos:
-        os.remove(part_path(out, video))
-    os.rmdir(out + '.parts')

@@ -1,6 +1,4 @@
-"""structures of ava_plugins: boxes (IoU), the feature-bank storage, its extraction loop and tube
-linking."""
-from .bank_extraction import assign_videos, extract_bank
+"""structures of ava_plugins: boxes (IoU), the feature-bank store and tube linking."""
 from .boxes import elementwise_iou, pairwise_iou
 from .feature_bank import BankWindow, FeatureBank, FeatureBankError
 from .tube_linking import (DEFAULT_MAX_GAP, bridge_gaps, check_linking_params,
@@ -11,8 +9,18 @@ from .tube_linking import (DEFAULT_MAX_GAP, bridge_gaps, check_linking_params,
 batched_iou = pairwise_iou
 
 __all__ = [
-    'DEFAULT_MAX_GAP', 'BankWindow', 'FeatureBank', 'FeatureBankError', 'assign_videos',
-    'batched_iou', 'bridge_gaps', 'check_linking_params', 'elementwise_iou', 'extract_bank',
+    'DEFAULT_MAX_GAP', 'BankWindow', 'FeatureBank', 'FeatureBankError',
+    'batched_iou', 'bridge_gaps', 'check_linking_params', 'elementwise_iou',
     'group_by_video', 'link_tubes', 'link_video', 'pairwise_iou', 'tube_offsets',
     'tube_slot_counts'
 ]
+
+
+def __getattr__(name):
+    """``extract_bank`` and ``assign_videos``, formerly here, now live in ``ava_plugins.engine``
+    (the job loop is not a structure); imported on first use so this package never imports
+    the engine."""
+    if name in ('extract_bank', 'assign_videos'):
+        from .. import engine
+        return getattr(engine, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-from ava_plugins.structures import FeatureBank, extract_bank
+from ava_plugins.engine import extract_bank
+from ava_plugins.structures import FeatureBank
 
 
 def evict(bank, videos):

@@ -1,4 +1,5 @@
-"""Resumable, rank-sharded filling of a :class:`~ava_plugins.structures.FeatureBank`.
+"""Resumable, rank-sharded filling of a :class:`~ava_plugins.structures.FeatureBank` (the job
+mechanism of :mod:`.jobs` with the bank as its store).
 
 ACAR-Net (https://arxiv.org/abs/2006.07976, Sec. 1.3) builds its bank "by running a
 trained ACAR-Net over the entire video at evenly spaced intervals (by default 1 second)". That
@@ -18,32 +19,15 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
+from ..structures.feature_bank import FeatureBank, FeatureBankError
 from ..utils import atomic_open, changed_settings, remove_stale_temporaries
-from .feature_bank import FeatureBank, FeatureBankError
+from .jobs import assign_videos, run_jobs
 
 SETTINGS = 'settings.json'
 
-__all__ = ['assign_videos', 'extract_bank']
-
-
-def assign_videos(videos: Iterable[str], rank: int, world_size: int) -> List[str]:
-    """The videos rank ``rank`` of ``world_size`` extracts: every ``world_size``-th of the
-    sorted ids, so each video has exactly one rank whatever order ``videos`` came in.
-
-    Raises:
-        ValueError: for a repeated video id or a rank outside ``[0, world_size)``.
-    """
-    if not 0 <= rank < world_size:
-        raise ValueError(f'rank must lie in [0, world_size={world_size}), got {rank}')
-    ids = list(videos)
-    seen = set()
-    for v in ids:
-        if v in seen:
-            raise ValueError(f'video {v!r} is listed twice')
-        seen.add(v)
-    return sorted(ids)[rank::world_size]
+__all__ = ['extract_bank']
 
 
 def extract_bank(bank_dir: str,
@@ -82,40 +66,35 @@ def extract_bank(bank_dir: str,
         dist_rank, dist_world = get_dist_info()
         rank = dist_rank if rank is None else rank
         world_size = dist_world if world_size is None else world_size
-    mine = assign_videos(videos, rank, world_size)
+    assign_videos(videos, rank, world_size)  # a repeated id or a bad rank fails first
     remove_stale_temporaries(osp.join(bank_dir, 'shards'))  # of writers killed earlier
     remove_stale_temporaries(bank_dir)
     if settings is not None:
         _check_settings(bank_dir, settings, settings_key, videos, overwrite, rank)
     if item_shape is not None:
-        bank = FeatureBank.create(bank_dir, item_shape, dtype)
-    elif osp.exists(osp.join(bank_dir, 'meta.json')):
-        bank = FeatureBank(bank_dir)
-    else:
-        bank = None  # created with the shape of the first computed features
-    todo = [v for v in mine if bank is None or not bank.has_video(v)]
-    pending = set(todo)
-    done = {'computed': [], 'skipped': [v for v in mine if v not in pending]}
-    if progress and rank == 0:
-        from tqdm import tqdm
-        todo_iter = tqdm(todo,
-                         desc=f'extracting bank (rank {rank}/{world_size})',
-                         unit='video',
-                         initial=len(done['skipped']),
-                         total=len(mine))
-    else:
-        todo_iter = todo
-    for video in todo_iter:
+        FeatureBank.create(bank_dir, item_shape, dtype)
+    opened = []  # the bank, once it exists (created with the first computed features' shape)
+
+    def bank():
+        if not opened and osp.exists(osp.join(bank_dir, 'meta.json')):
+            opened.append(FeatureBank(bank_dir))
+        return opened[0] if opened else None
+
+    def done(video):
+        return bank() is not None and bank().has_video(video)
+
+    def work(video, tick):
         timestamps, features, boxes = compute_fn(video)
-        if bank is None:
+        if bank() is None:
             shape = getattr(features, 'shape', None)
             if shape is None or len(shape) < 2:
                 raise ValueError(f'compute_fn({video!r}) returned features of shape {shape}, '
                                  f'expected (N, *item_shape)')
-            bank = FeatureBank.create(bank_dir, shape[1:], dtype)
-        bank.write_video(video, timestamps, features, boxes)
-        done['computed'].append(video)
-    return done
+            opened.append(FeatureBank.create(bank_dir, shape[1:], dtype))
+        bank().write_video(video, timestamps, features, boxes)
+
+    return run_jobs(videos, work, done, rank=rank, world_size=world_size,
+                    desc='extracting bank', progress=progress)
 
 
 def _remove_videos(bank_dir: str, videos: Sequence[str]) -> None:
