@@ -35,7 +35,6 @@ readers and builds the same samples as ``AVADataset`` on valid input. Its rules:
 Errors are :class:`~ava_plugins.datasets.keypoints_io.AVADataError` (a ``ValueError``);
 warnings are :class:`AVADataWarning`.
 """
-import os
 import os.path as osp
 import warnings
 from typing import Dict, List, Optional
@@ -49,10 +48,9 @@ from mmengine.logging import MMLogger
 
 from ..evaluation import AVAEvalWarning, AVATable, read_ava_csv, read_exclusions, read_label_map
 from .keypoints_io import NUM_KEYPOINTS, AVADataError, load_keypoints, load_proposals
+from .rawframes import check_frame_files, frame_paths
 
 _GT_LAYOUT = 'video_id,timestamp,x1,y1,x2,y2,action_id,person_id'
-# Last bytes of a complete file, by extension (JPEG end-of-image marker, PNG IEND chunk).
-_END_MARKERS = {'.jpg': b'\xff\xd9', '.jpeg': b'\xff\xd9', '.png': b'IEND\xaeB`\x82'}
 
 
 class AVADataWarning(UserWarning):
@@ -69,36 +67,6 @@ def _first_index_groups(keys: np.ndarray):
     """Groups equal ``keys``: (index of each row's group, first row of each group)."""
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     return inverse.reshape(-1), first
-
-
-def frame_paths(results: dict) -> List[str]:
-    """The files ``RawFrameDecode`` reads for ``results`` (RGB: one per frame, Flow: x and y)."""
-    inds = np.unique(np.ravel(results['frame_inds']) + results.get('offset', 0))
-    tmpl, directory = results['filename_tmpl'], results['frame_dir']
-    if results.get('modality', 'RGB') == 'Flow':
-        return [osp.join(directory, tmpl.format(d, int(i))) for i in inds for d in ('x', 'y')]
-    return [osp.join(directory, tmpl.format(int(i))) for i in inds]
-
-
-def check_frame_files(paths: List[str], img_key: str) -> None:
-    """Raises :class:`AVADataError` naming the first missing, empty or truncated frame."""
-    for path in paths:
-        marker = _END_MARKERS.get(osp.splitext(path)[1].lower())
-        try:
-            size = os.path.getsize(path)
-            tail = b''
-            if marker and size:
-                with open(path, 'rb') as f:
-                    f.seek(max(0, size - 64))
-                    tail = f.read().rstrip(b'\x00\r\n ')
-        except OSError as err:
-            raise AVADataError(f'{path}: frame of keyframe {img_key!r} cannot be read '
-                               f'({err.strerror or err}); expected an image file') from None
-        if size == 0:
-            raise AVADataError(f'{path}: frame of keyframe {img_key!r} is empty')
-        if marker and not tail.endswith(marker):
-            raise AVADataError(f'{path}: frame of keyframe {img_key!r} is truncated (no '
-                               f'{osp.splitext(path)[1]} end marker); re-extract the frames')
 
 
 @DATASETS.register_module()

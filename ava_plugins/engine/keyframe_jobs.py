@@ -4,10 +4,7 @@ pipeline, report "Multi-scale Spatiotemporal Features for Action Localization",
 https://research.google.com/ava/challenge.html, Sec. 2.1-2.2: person boxes, then their CPN
 keypoints).
 
-Frames: mmaction2's rawframes layout ``ROOT/<video_id>/img_00001.jpg``; the keyframe of second
-``t`` is frame ``(t - start) * fps + 1`` (``AVADataset``/``SampleAVAFrames``), ``start`` being
-``--timestamp-start`` (AVA: 900) or, for AVA-Kinetics clips named ``<youtube_id>_<start>_<end>``,
-the clip's start (``AVAKineticsDataset.get_timestamp``).
+Frames: mmaction2's rawframes layout (:mod:`ava_plugins.datasets.rawframes`).
 
 Jobs (:mod:`.jobs`, as every per-video job of the project): each video's result goes
 atomically to ``OUT.parts/<video>.pkl`` with the settings (``params``) it was made with; a rerun
@@ -17,11 +14,9 @@ all exist and removes them.
 import argparse
 import os
 import os.path as osp
-from types import SimpleNamespace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
-import numpy as np
-
+from ..datasets.rawframes import clip_start, keyframe_path, read_frame  # noqa: F401
 from ..utils import InputError
 from .jobs import PartStore, run_jobs
 
@@ -47,21 +42,6 @@ def add_frame_args(parser: argparse.ArgumentParser) -> None:
                         help='frame file names under FRAMES/<video>/ (default: img_{:05}.jpg)')
     parser.add_argument('--start-index', type=int, default=1, help='index of the first frame')
     parser.add_argument('--device', default=None, help='default: cuda:<local rank> or cpu')
-
-
-def clip_start(video: str, args) -> Tuple[int, int]:
-    """(start, end) seconds of a video, by mmaction2's ``AVAKineticsDataset`` naming rule."""
-    from mmaction.datasets import AVAKineticsDataset
-    return AVAKineticsDataset.get_timestamp(
-        SimpleNamespace(timestamp_start=args.timestamp_start, timestamp_end=args.timestamp_end),
-        video)
-
-
-def keyframe_path(video: str, timestamp: int, args) -> str:
-    """Path of the keyframe of second ``timestamp`` of ``video``."""
-    start, _ = clip_start(video, args)
-    index = (timestamp - start) * args.fps + args.start_index
-    return osp.join(args.frames, video, args.filename_tmpl.format(index))
 
 
 def read_ann_keyframes(path: str) -> Dict[str, List[int]]:
@@ -109,15 +89,6 @@ def list_keyframes(args, default_span: Optional[Sequence[int]] = None) -> Dict[s
                          f'{args.filename_tmpl} numbered (t - start) * {args.fps} + '
                          f'{args.start_index})')
     return keys
-
-
-def read_frame(path: str) -> np.ndarray:
-    """BGR image ``(H, W, 3)`` of a frame file."""
-    import mmcv
-    img = mmcv.imread(path)
-    if img is None:
-        raise InputError(f'{path}: not a readable image')
-    return img
 
 
 def part_path(out: str, video: str) -> str:
