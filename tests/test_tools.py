@@ -106,6 +106,65 @@ def test_resumed_run_equals_the_uninterrupted_run(tiny_ava, repo_root, tmp_path)
     assert set(ckpt['random_state']) >= {'python', 'numpy', 'torch'}
 
 
+def train_progress(work, before):
+    """Fraction of its iterations the run logging to a new file under ``work`` (none of the
+    logs in ``before``) has logged."""
+    import glob
+    import re
+    done = 0.0
+    for log in set(glob.glob(str(work / '*' / '*.log'))) - before:
+        with open(log) as f:
+            for m in re.finditer(r'Epoch\(train\) *\[(\d+)\]\[ *(\d+)/(\d+)\]', f.read()):
+                epoch, it, n = map(int, m.groups())
+                done = max(done, ((epoch - 1) * n + it) / (3 * n))  # max_epochs=3
+    return done
+
+
+@pytest.mark.timeout(600)
+def test_kill_9_during_training_then_resume_equals_the_uninterrupted_run(
+        tiny_ava, repo_root, tmp_path):
+    """SIGKILL of tools/train.py during epoch 2 (after its first iteration, while epoch_2.pth is
+    renamed into place, while last_checkpoint is written) and during epoch 3, each time followed
+    by ``--resume``: the checkpoints and the validation mAP equal the uninterrupted run's bit for
+    bit, the dataloader worker dies with the trainer, no temporary is left. Before, a kill while
+    mmengine wrote last_checkpoint (in place) left it empty and --resume failed, and a kill
+    before a checkpoint's rename left its temporary in the work directory for good."""
+    import glob
+
+    from kill_helpers import kill_at, killed_at_write, temporaries
+    args = ['--seed', '0', '--deterministic', '--cfg-options', *data_options(tiny_ava),
+            'train_dataloader.num_workers=1']
+    full, work = tmp_path / 'full', tmp_path / 'work'
+    log_full = run([sys.executable, 'tools/train.py', EPOCH_CONFIG, '--work-dir', str(full),
+                    *args], repo_root)
+    train = [sys.executable, 'tools/train.py', EPOCH_CONFIG, '--work-dir', str(work)]
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+
+    def kill_at_progress(cmd, fraction):
+        before = set(glob.glob(str(work / '*' / '*.log')))
+        return kill_at(cmd, lambda: train_progress(work, before), fraction, cwd=repo_root,
+                       env=env)
+
+    workers = kill_at_progress(train + args, 4 / 9)  # epoch 2, iteration 1 logged
+    assert workers, 'no dataloader worker was seen'
+    assert (work / 'epoch_1.pth').is_file() and not (work / 'epoch_2.pth').exists()
+    killed_at_write('epoch_2.pth', train + ['--resume'] + args, cwd=repo_root, env=env)
+    assert not (work / 'epoch_2.pth').exists() and temporaries(work)
+    killed_at_write('last_checkpoint', train + ['--resume'] + args, cwd=repo_root, env=env)
+    assert (work / 'epoch_2.pth').is_file()
+    kill_at_progress(train + ['--resume'] + args, 7 / 9)  # epoch 3, iteration 1 logged
+    log = run(train + ['--resume'] + args, repo_root)
+    assert 'resumed epoch: 2' in log
+    for name in ('epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth'):
+        resumed, original = state_dict(work / name), state_dict(full / name)
+        assert resumed.keys() == original.keys()
+        for k in original:
+            assert torch.equal(resumed[k], original[k]), (name, k)
+    assert logged_maps(log) and logged_maps(log)[-1] == logged_maps(log_full)[-1]
+    assert (work / 'last_checkpoint').read_text().strip() == str(work / 'epoch_3.pth')
+    assert not temporaries(work)
+
+
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     """mmengine wrote checkpoints in place: a kill mid-write left a truncated file under the
     final name. Through mmengine's own save function, a write that dies before it completes
