@@ -68,26 +68,30 @@ def kill_at(cmd: Sequence[str], progress: Callable[[], float], fraction: float,
     Fails when the tool finishes (or ``timeout`` passes) before the kill, or, with
     ``expect_children``, when no child process was seen.
     """
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            **popen)
-    seen: Set[int] = set()
-    try:
-        deadline = time.time() + timeout
-        while proc.poll() is None and time.time() < deadline:
+    import tempfile
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, **popen)
+        seen: Set[int] = set()
+        try:
+            deadline = time.time() + timeout
+            while proc.poll() is None and time.time() < deadline:
+                seen |= descendants(proc.pid)
+                if progress() >= fraction:
+                    break
+                time.sleep(poll)
+            if proc.poll() is not None:
+                err.seek(0)
+                raise AssertionError(
+                    f'{cmd[1]} ended (exit {proc.returncode}) before it reached {fraction:.0%} of '
+                    f'its work (found {progress():.0%}); its stderr ends:\n'
+                    f'{err.read()[-3000:].decode(errors="replace")}')
+            assert progress() >= fraction, f'{cmd[1]}: {fraction:.0%} not reached in {timeout} s'
             seen |= descendants(proc.pid)
-            if progress() >= fraction:
-                break
-            time.sleep(poll)
-        assert proc.poll() is None, (
-            f'{cmd[1]} ended (exit {proc.returncode}) before it reached {fraction:.0%} of its '
-            f'work (found {progress():.0%}): make the work larger')
-        assert progress() >= fraction, f'{cmd[1]}: {fraction:.0%} not reached in {timeout} s'
-        seen |= descendants(proc.pid)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
     assert proc.returncode == -signal.SIGKILL, f'{cmd[1]} ended with {proc.returncode}'
     if expect_children:
         assert seen, 'no child process of the tool was seen'
