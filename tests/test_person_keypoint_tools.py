@@ -303,12 +303,13 @@ def many_videos(root, frames_dir, num):
             dst.write_bytes(src.read_bytes())
 
 
-def killed_and_resumed(tool, args, out, num, reference):
-    """Run ``tool`` (a script under tools/) with ``args``, SIGKILLed at about 20, 50 and 80% of
-    its ``num`` videos (finished parts), then to its end; check its output equals
+def killed_and_resumed(tool, args, out, num, reference, first=None, last=None):
+    """Run ``tool`` (a script under tools/) with ``args``: SIGKILLed as it renames a file
+    called ``first`` into place, then at about 20, 50 and 80% of its ``num`` videos (finished
+    parts), then as it renames one called ``last``, then to its end; check its output equals
     ``reference`` (key order, dtypes, bit-equal arrays), that the last run computed only the
     unfinished videos and that nothing but the output is left."""
-    from kill_helpers import kill_at, temporaries
+    from kill_helpers import kill_at, killed_at_write, temporaries
     parts = out.parent / (out.name + '.parts')
     cmd = [sys.executable, osp.join(REPO, 'tools', tool), *args]
 
@@ -316,12 +317,18 @@ def killed_and_resumed(tool, args, out, num, reference):
         names = os.listdir(parts) if parts.is_dir() else []
         return sum(n.endswith('.pkl') and not n.startswith('.') for n in names) / num
 
+    if first:
+        killed_at_write(first, cmd, cwd=REPO)
+        assert temporaries(out.parent)
     for fraction in (0.2, 0.5, 0.8):
         kill_at(cmd, progress, fraction, cwd=REPO)
+    if last:
+        killed_at_write(last, cmd, cwd=REPO)
+        assert temporaries(out.parent)
     kept = round(progress() * num)
-    last = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    assert last.returncode == 0, last.stderr[-3000:]
-    assert kept >= 0.8 * num and f'{num - kept} videos, skipped {kept} finished' in last.stdout
+    final = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert kept >= 0.8 * num and f'{num - kept} videos, skipped {kept} finished' in final.stdout
     with open(out, 'rb') as f:
         resumed = pickle.load(f)
     assert list(resumed) == list(reference)
@@ -333,8 +340,9 @@ def killed_and_resumed(tool, args, out, num, reference):
 
 @pytest.mark.timeout(600)
 def test_detect_persons_kill_9_at_several_points_then_resume_is_bit_identical(setup, tmp_path):
-    """SIGKILL of tools/detect_persons.py at about 20, 50 and 80% of 10 videos, each time
-    rerun: the proposals equal an uninterrupted run's bit for bit."""
+    """SIGKILL of tools/detect_persons.py at about 20, 50 and 80% of 10 videos and as it
+    renames the joined output into place, each time rerun: the proposals equal an
+    uninterrupted run's bit for bit."""
     root, num = setup, 10
     many_videos(root, tmp_path / 'frames', num)
     out = tmp_path / 'out' / 'props.pkl'
@@ -345,15 +353,16 @@ def test_detect_persons_kill_9_at_several_points_then_resume_is_bit_identical(se
     with open(tmp_path / 'ref.pkl', 'rb') as f:
         reference = pickle.load(f)
     assert len({k.split(',')[0] for k in reference}) >= num // 2, 'too few detections'
-    killed_and_resumed('detect_persons.py', args + ['--out', str(out)], out, num, reference)
+    killed_and_resumed('detect_persons.py', args + ['--out', str(out)], out, num, reference,
+                       last='props.pkl')  # every part written, the joined output not renamed
 
 
 @pytest.mark.timeout(600)
 def test_extract_keypoints_kill_9_at_several_points_then_resume_is_bit_identical(setup,
                                                                                  tmp_path):
-    """SIGKILL of tools/extract_keypoints.py at about 20, 50 and 80% of 10 videos (three
-    boxes per keyframe), each time rerun: the keypoints equal an uninterrupted run's bit for
-    bit."""
+    """SIGKILL of tools/extract_keypoints.py as it renames the second video's part into place,
+    then at about 20, 50 and 80% of 10 videos (three boxes per keyframe), each time rerun: the
+    keypoints equal an uninterrupted run's bit for bit."""
     root, num = setup, 10
     many_videos(root, tmp_path / 'frames', num)
     rng = np.random.default_rng(0)
@@ -373,7 +382,8 @@ def test_extract_keypoints_kill_9_at_several_points_then_resume_is_bit_identical
     extract_keypoints.main(args + ['--out', str(tmp_path / 'ref.pkl')])
     with open(tmp_path / 'ref.pkl', 'rb') as f:
         reference = pickle.load(f)
-    killed_and_resumed('extract_keypoints.py', args + ['--out', str(out)], out, num, reference)
+    killed_and_resumed('extract_keypoints.py', args + ['--out', str(out)], out, num, reference,
+                       first='v01.pkl')  # a part written, not renamed
 
 
 # --- the arm gate on the project's CPN output (hand-made heatmaps) -----------------------------
