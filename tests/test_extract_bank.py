@@ -215,9 +215,9 @@ def test_gt_boxes_bank_holds_the_annotated_persons(checkpoint, tiny_ava, repo_ro
     from mmdet.registry import MODELS
     from mmengine.runner import load_checkpoint
     bank_dir = tmp_path / 'gt_bank'
-    load_tool(repo_root).main([os.path.join(repo_root, CONFIG), str(checkpoint), '--out', str(bank_dir),
-               '--boxes', 'gt', '--max-per-second', '10', '--cfg-options',
-               *data_options(tiny_ava)])
+    load_tool(repo_root).main([os.path.join(repo_root, CONFIG), str(checkpoint), '--out',
+                               str(bank_dir), '--boxes', 'gt', '--max-per-second', '10',
+                               '--cfg-options', *data_options(tiny_ava)])
 
     persons = {}  # (video, t) -> {person id: box}, from the annotation CSV itself
     with open(tiny_ava['ann_file']) as f:

@@ -137,9 +137,9 @@ def test_kill_9_during_training_then_resume_equals_the_uninterrupted_run(
     """tools/train.py SIGKILLed while it renames epoch_2.pth into place, while it writes
     last_checkpoint after it, and from outside during epoch 2, each time followed by
     ``--resume``: the checkpoints and the validation mAP equal the uninterrupted run's bit for
-    bit and no temporary is left. Before, a kill while mmengine wrote last_checkpoint (in place) left it empty, so
-    that --resume failed, and the temporary of a checkpoint killed before its rename stayed in
-    the work directory for good."""
+    bit and no temporary is left. Before, a kill while mmengine wrote last_checkpoint (in
+    place) left it empty, so that --resume failed, and the temporary of a checkpoint killed
+    before its rename stayed in the work directory for good."""
     import glob
 
     from kill_helpers import kill_at, killed_at_write, temporaries
@@ -153,6 +153,7 @@ def test_kill_9_during_training_then_resume_equals_the_uninterrupted_run(
     assert temporaries(work)
     killed_at_write('last_checkpoint', train + ['--resume'] + args, cwd=repo_root, env=env)
     assert (work / 'epoch_2.pth').is_file()
+    assert (work / 'last_checkpoint').read_text().strip() == str(work / 'epoch_1.pth')
     before = set(glob.glob(str(work / '*' / '*.log')))
     kill_at(train + ['--resume'] + args, lambda: train_progress(work, before), 4 / 9,
             cwd=repo_root, env=env)  # from its first iteration of epoch 2 on
