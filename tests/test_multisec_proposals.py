@@ -5,7 +5,6 @@ config's assigner and 1:3 sampler of 40 on the synthetic set, against the FAIR-s
 detections at mmaction2's 0.9 that the config read before."""
 import os.path as osp
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -15,11 +14,10 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 import ava_plugins  # noqa: F401
-from ava_plugins.structures import batched_iou
+from ava_plugins.engine import person_detection as detect_persons
+from ava_plugins.structures import pairwise_iou
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools'))
-import detect_persons  # noqa: E402
 
 RPN_CONFIG = osp.join(REPO, 'configs/multisec_rpn_r50_fpn.py')
 STAGE1 = osp.join(REPO, 'configs/multisec_baseline_slowfast_r50.py')
@@ -209,7 +207,7 @@ def sampled_rois(dataset, seed=0):
         head.loss(x, [sample.proposals], [sample])
         rois = caught['rois'][:, 1:].numpy().astype(np.float64)
         gts = sample.gt_instances.bboxes.numpy().astype(np.float64)
-        positive = batched_iou(rois, gts).max(1) >= 0.5
+        positive = pairwise_iou(rois, gts).max(1) >= 0.5
         counts.append((len(rois), int(positive.sum())))
     return np.array(counts)
 

@@ -14,12 +14,11 @@ import torch
 
 import ava_plugins  # noqa: F401
 from ava_plugins.engine import keyframe_jobs
+from ava_plugins.engine import keypoint_extraction as extract_keypoints
+from ava_plugins.engine import person_detection as detect_persons
 from third_party_data import DEMO_VIDEO
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools'))
-import detect_persons  # noqa: E402
-import extract_keypoints  # noqa: E402
 
 FPS = 6  # the demo video's frame rate
 DET_CFG = """
