@@ -9,7 +9,7 @@ Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.o
 * short-term branch: RoIAlign replicated along time, temporal average and spatial max pooling;
 * long-term branch: 5 persons/s x 61 s = 305 bank features around the keyframe
   (``LoadLFBWindow`` from the project's ``FeatureBank`` at ``lfb_bank_dir``, written from a
-  trained baseline by ``ava_plugins.structures.extract_bank`` and frozen), dropout 0.2 and
+  trained baseline by ``ava_plugins.engine.extract_bank`` and frozen), dropout 0.2 and
   reduction to 512 on both inputs, two masked LFB (FBO-NL) blocks, concatenation;
 * global branch: GAP -> dropout -> linear scene classifier with the global loss (BCE against
   the union of the clip's person labels, weight ``global_loss_weight``), pooled feature

@@ -328,9 +328,8 @@ def test_ensemble_tool_selects_and_replaces_classes_from_validation_ap(tmp_path)
     2/3 -> 5/6; the arm model takes 24 and 43 (top-1: 24) and the merged mAP is
     (1 + 1 + 5/6) / 3."""
     import json
-    import sys
-    sys.path.insert(0, str(__import__('pathlib').Path(__file__).parents[1] / 'tools'))
-    import ensemble as ensemble_tool
+
+    from tool_runs import assert_one_error_line, printed_map, run_ok, run_tool
     A, B, C = [0.1, 0.1, 0.4, 0.9], [0.5, 0.1, 0.9, 0.9], [0.0, 0.0, 0.05, 0.05]
     gt, labels = tmp_path / 'gt.csv', tmp_path / 'labels.txt'
     with open(gt, 'w') as f:
@@ -345,21 +344,20 @@ def test_ensemble_tool_selects_and_replaces_classes_from_validation_ap(tmp_path)
     common = ['--method', 'replace', '--select-replace-from-val', str(main), str(arm), '--gt',
               str(gt), '--label-map', str(labels)]
     out, sel = tmp_path / 'merged.csv', tmp_path / 'sel.json'
-    result = ensemble_tool.main([str(main), str(arm), *common, '--out', str(out),
-                                 '--save-selection', str(sel)])
+    stdout = run_ok(['tools/ensemble.py', main, arm, *common, '--out', out, '--save-selection',
+                     sel])
     saved = json.loads(sel.read_text())
     assert saved['selected'] == [24, 43]
     np.testing.assert_allclose([saved['ap_main'][c] for c in ('24', '34', '43')],
                                [0.5, 1.0, 2 / 3])
     np.testing.assert_allclose([saved['ap_spec'][c] for c in ('24', '34', '43')],
                                [1.0, 0.5, 5 / 6])
-    np.testing.assert_allclose(result.mAP, (1 + 1 + 5 / 6) / 3)
-    result = ensemble_tool.main([str(main), str(arm), *common, '--select-top-k', '1', '--out',
-                                 str(out)])
-    np.testing.assert_allclose(result.mAP, (1 + 1 + 2 / 3) / 3)
-    with pytest.raises(ValueError, match='not both'):
-        ensemble_tool.main([str(main), str(arm), *common, '--replace-classes', '24', '--out',
-                            str(out)])
+    np.testing.assert_allclose(printed_map(stdout), (1 + 1 + 5 / 6) / 3)
+    stdout = run_ok(['tools/ensemble.py', main, arm, *common, '--select-top-k', '1', '--out',
+                     out])
+    np.testing.assert_allclose(printed_map(stdout), (1 + 1 + 2 / 3) / 3)
+    assert_one_error_line(run_tool(['tools/ensemble.py', main, arm, *common, '--replace-classes',
+                                    '24', '--out', out]), 'not both')
 
 
 def test_synthetic_arm_config_trains_on_arm_rois(tmp_path):

@@ -6,7 +6,6 @@ the project's evaluator), dump/CSV equivalence with ``AVAFrameMetric``, round tr
 """
 import os.path as osp
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -18,11 +17,10 @@ from ava_plugins.ensemble import (combine_results, fit_class_weights, fuse_boxes
 from ava_plugins.evaluation import (AVAFrameMetric, AVAInputError, AVATable, evaluate_ava,
                                     read_ava_csv, write_ava_csv)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools'))
-import ensemble as ensemble_tool  # noqa: E402
+from third_party_data import EVAL_DIR
+from tool_runs import assert_one_error_line, printed_map, run_ok, run_tool
 
-from third_party_data import EVAL_DIR  # noqa: E402
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GT, PRED, LABELS = (osp.join(EVAL_DIR, n) for n in ('gt.csv', 'pred.csv', 'action_list.txt'))
 
 
@@ -279,14 +277,13 @@ def test_bad_inputs(tmp_path):
 def test_tool_self_ensemble_keeps_map(tmp_path):
     """tools/ensemble.py on mmaction2's fixture with itself writes the same CSV and mAP."""
     out = tmp_path / 'ens.csv'
-    result = ensemble_tool.main(
-        [PRED, PRED, '--out',
-         str(out), '--gt', GT, '--label-map', LABELS, '--decimals', '3'])
+    stdout = run_ok(['tools/ensemble.py', PRED, PRED, '--out', out, '--gt', GT, '--label-map',
+                     LABELS, '--decimals', '3'])
     assert_same(read_ava_csv(out, False), read_ava_csv(PRED, False))
-    assert result.mAP == pytest.approx(evaluate_ava(GT, PRED, LABELS).mAP, abs=1e-12)
+    assert printed_map(stdout) == pytest.approx(evaluate_ava(GT, PRED, LABELS).mAP, abs=1e-12)
 
 
-def test_tool_fit_save_apply(tmp_path, capsys):
+def test_tool_fit_save_apply(tmp_path):
     """Fit per-class weights on 'validation' results, save, apply to 'test' results."""
     good = read_ava_csv(PRED, False)
     noisy = AVATable.from_arrays(good.video_names[good.video_codes], good.timestamps, good.boxes,
@@ -295,23 +292,14 @@ def test_tool_fit_save_apply(tmp_path, capsys):
     val_noisy = tmp_path / 'noisy.csv'
     write_ava_csv(val_noisy, noisy, decimals=6)
     wpath, out = tmp_path / 'w.json', tmp_path / 'val_ens.csv'
-    ensemble_tool.main([
-        PRED,
-        str(val_noisy), '--method', 'per-class', '--fit', PRED,
-        str(val_noisy), '--gt', GT, '--label-map', LABELS, '--save-weights',
-        str(wpath), '--out',
-        str(out)
-    ])
+    run_ok(['tools/ensemble.py', PRED, val_noisy, '--method', 'per-class', '--fit', PRED,
+            val_noisy, '--gt', GT, '--label-map', LABELS, '--save-weights', wpath, '--out', out])
     w = load_weights(wpath, num_models=2)
     ap = [evaluate_ava(GT, p, LABELS).per_class for p in (PRED, str(val_noisy))]
     np.testing.assert_allclose(w.weights, fit_class_weights(['a', 'b'], ap).weights)
     out2 = tmp_path / 'test_ens.csv'
-    ensemble_tool.main([
-        PRED,
-        str(val_noisy), '--method', 'per-class', '--weights',
-        str(wpath), '--out',
-        str(out2), '--decimals', '6'
-    ])
+    run_ok(['tools/ensemble.py', PRED, val_noisy, '--method', 'per-class', '--weights', wpath,
+            '--out', out2, '--decimals', '6'])
     ens = read_ava_csv(out2, False)
     key = np.lexsort((good.labels, good.boxes[:, 1], good.boxes[:, 0], good.timestamps))
     k2 = np.lexsort((ens.labels, ens.boxes[:, 1], ens.boxes[:, 0], ens.timestamps))
@@ -320,8 +308,8 @@ def test_tool_fit_save_apply(tmp_path, capsys):
     np.testing.assert_array_equal(ens.labels[k2], good.labels[key])
     np.testing.assert_allclose(ens.scores[k2], expected, atol=1e-6)
     assert not np.allclose(w.weights, 0.5)  # the fitted weights are not the plain mean
-    with pytest.raises(ValueError, match='--method per-class needs --weights'):
-        ensemble_tool.main([PRED, PRED, '--method', 'per-class', '--out', str(out2)])
+    assert_one_error_line(run_tool(['tools/ensemble.py', PRED, PRED, '--method', 'per-class',
+                                    '--out', out2]), '--method per-class needs --weights')
 
 
 def test_unique_rows_equals_numpy():
@@ -341,11 +329,8 @@ def test_tool_replace_and_box_fusion(tmp_path):
                                  good.labels, good.scores[::-1].copy())
     other_csv, out = tmp_path / 'other.csv', tmp_path / 'rep.csv'
     write_ava_csv(other_csv, other, decimals=6)
-    ensemble_tool.main([
-        PRED,
-        str(other_csv), '--method', 'replace', '--replace-classes', '2', '--out',
-        str(out), '--decimals', '6'
-    ])
+    run_ok(['tools/ensemble.py', PRED, other_csv, '--method', 'replace', '--replace-classes',
+            '2', '--out', out, '--decimals', '6'])
     rep = read_ava_csv(out, False)
     mix = np.where(good.labels == 2, other.scores, good.scores)
     expected = AVATable.from_arrays(good.video_names[good.video_codes], good.timestamps,
@@ -356,11 +341,8 @@ def test_tool_replace_and_box_fusion(tmp_path):
                                    good.scores)
     shifted_csv, fused = tmp_path / 'shifted.csv', tmp_path / 'fused.csv'
     write_ava_csv(shifted_csv, shifted, decimals=6)
-    ensemble_tool.main([
-        PRED,
-        str(shifted_csv), '--method', 'box-fusion', '--model-weights', '1', '3', '--out',
-        str(fused), '--decimals', '6'
-    ])
+    run_ok(['tools/ensemble.py', PRED, shifted_csv, '--method', 'box-fusion', '--model-weights',
+            '1', '3', '--out', fused, '--decimals', '6'])
     ref = AVATable.from_arrays(good.video_names[good.video_codes], good.timestamps,
                                (good.boxes + shifted.boxes) / 2, good.labels, good.scores)
     got = read_ava_csv(fused, False)

@@ -5,7 +5,6 @@ import json
 import pickle
 import re
 import shlex
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -318,8 +317,7 @@ def test_documented_merge_takes_the_15_most_improved_arm_classes(where, tmp_path
     largest relative AP gain (the report's "15 classes significantly improved", measured in
     percent), worked out here with exact fractions. Would have caught a documented command that
     takes every improved class (20) or ranks by absolute gain."""
-    sys.path.insert(0, str(REPO / 'tools'))
-    import ensemble as ensemble_tool
+    from tool_runs import run_ok
     arm_classes = Config.fromfile(str(REPO / 'configs/_base_/ava_arm_classes.py')).arm_class_ids
     assert len(arm_classes) == 27
     # (main false boxes, arm false boxes) per class; AP = 1 / (k + 1)
@@ -349,7 +347,7 @@ def test_documented_merge_takes_the_15_most_improved_arm_classes(where, tmp_path
              'arm_classes.json': sel, 'merged_test.csv': out}
     args = documented_merge((REPO / where).read_text(), where)
     assert set(files) <= set(args), f'{where}: the documented file names changed'
-    ensemble_tool.main([str(files.get(a, a)) for a in args])
+    run_ok(['tools/ensemble.py'] + [str(files.get(a, a)) for a in args])
     saved = json.loads(sel.read_text())
     assert len(saved['selected']) == 15 and set(saved['selected']) == set(expected)
     for c in arm_classes:  # the APs the tool measured are the hand-worked ones

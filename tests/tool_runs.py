@@ -23,3 +23,18 @@ def assert_one_error_line(out, *expected):
     assert len(errors) == 1, out.stderr[-3000:]
     for text in expected:
         assert text in errors[0], errors[0]
+
+
+def run_ok(args, timeout=300) -> str:
+    """``run_tool`` that must succeed; its standard output."""
+    out = run_tool(args, timeout=timeout)
+    assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
+    return out.stdout
+
+
+def printed_map(stdout: str) -> float:
+    """The ``{"mAP": ...}`` line ``tools/ensemble.py`` prints after evaluating its output."""
+    import json
+    lines = [line for line in stdout.splitlines() if line.startswith('{"mAP"')]
+    assert lines, stdout[-2000:]
+    return json.loads(lines[-1])['mAP']

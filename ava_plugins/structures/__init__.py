@@ -15,12 +15,3 @@ __all__ = [
     'tube_slot_counts'
 ]
 
-
-def __getattr__(name):
-    """``extract_bank`` and ``assign_videos``, formerly here, now live in ``ava_plugins.engine``
-    (the job loop is not a structure); imported on first use so this package never imports
-    the engine."""
-    if name in ('extract_bank', 'assign_videos'):
-        from .. import engine
-        return getattr(engine, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

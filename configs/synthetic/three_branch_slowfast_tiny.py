@@ -10,7 +10,7 @@ the synthetic data, clip (8 x 1), input size
 pose classes are ids 1-4); LFB latent width 64; a short schedule (warm-up then cosine over 8
 epochs). The bank (``synthetic_lfb_bank_dir``) holds the 144-d pooled person features of a
 trained ``linear_slowfast_tiny.py`` model (same feature width), written with
-``ava_plugins.structures.extract_bank``; the window is the real one (61 s, 5 persons/s).
+``ava_plugins.engine.extract_bank``; the window is the real one (61 s, 5 persons/s).
 Ablations: ``three_branch_slowfast_tiny_{no_global,no_lfb,no_focal,sum_fusion}.py``.
 """
 _base_ = ['../three_branch_slowfast_r101.py', '_base_/synthetic_ava.py']
