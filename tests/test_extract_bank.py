@@ -295,7 +295,7 @@ def test_kill_9_at_several_points_then_resume_is_bit_identical(checkpoint, tiny_
     opts = ['--cfg-options', *data_options(data)]
     ref, bank = tmp_path / 'ref', tmp_path / 'bank'
     config = os.path.join(repo_root, CONFIG)
-    extract_in_process(config, checkpoint, ref, data_options(data))
+    extract(repo_root, [config, str(checkpoint), '--out', str(ref), *opts])  # as the killed runs
     args = [config, str(checkpoint), '--out', str(bank), *opts]
 
     def progress():

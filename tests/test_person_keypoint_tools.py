@@ -302,6 +302,14 @@ def many_videos(root, frames_dir, num):
             dst.write_bytes(src.read_bytes())
 
 
+def reference_run(tool, args):
+    """The uninterrupted run, a process like the killed ones (the same torch thread count: a
+    run inside this test process may compute in another order, to the last float bit)."""
+    run = subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args], cwd=REPO,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
 def killed_and_resumed(tool, args, out, num, reference, first=None, last=None):
     """Run ``tool`` (a script under tools/) with ``args``: SIGKILLed as it renames a file
     called ``first`` into place, then at about 20, 50 and 80% of its ``num`` videos (finished
@@ -348,7 +356,7 @@ def test_detect_persons_kill_9_at_several_points_then_resume_is_bit_identical(se
     args = [str(root / 'det.py'), str(root / 'det.pth'), '--timestamps', '901', '902',
             '--score-thr', '0.6', '--frames', str(tmp_path / 'frames'), '--fps', str(FPS),
             '--timestamp-start', '900']
-    detect_persons.main(args + ['--out', str(tmp_path / 'ref.pkl')])
+    reference_run('detect_persons.py', args + ['--out', str(tmp_path / 'ref.pkl')])
     with open(tmp_path / 'ref.pkl', 'rb') as f:
         reference = pickle.load(f)
     assert len({k.split(',')[0] for k in reference}) >= num // 2, 'too few detections'
@@ -378,7 +386,7 @@ def test_extract_keypoints_kill_9_at_several_points_then_resume_is_bit_identical
     out = tmp_path / 'out' / 'kp.pkl'
     args = [str(root / 'pose.py'), str(root / 'pose.pth'), '--proposals', str(pfile),
             '--frames', str(tmp_path / 'frames'), '--fps', str(FPS), '--timestamp-start', '900']
-    extract_keypoints.main(args + ['--out', str(tmp_path / 'ref.pkl')])
+    reference_run('extract_keypoints.py', args + ['--out', str(tmp_path / 'ref.pkl')])
     with open(tmp_path / 'ref.pkl', 'rb') as f:
         reference = pickle.load(f)
     killed_and_resumed('extract_keypoints.py', args + ['--out', str(out)], out, num, reference,
