@@ -10,9 +10,12 @@ converted with SWAR (SIMD-within-a-register) arithmetic; blocks are parsed on tw
 computed in float64 from exact integers; IEEE division rounds once, so every value equals
 Python's ``float(text)`` bit for bit, as the official AVA evaluator reads it.
 
-Anything outside that layout (exponents, long fractions, blank lines, spaces, quotes, a
-wrong column count, text in a number) makes :func:`parse_numeric_csv` return ``None`` so the
-caller can fall back to a general reader that also reports the offending line.
+The text column may be quoted as a whole (``"id"``, as pandas and ``csv.writer`` quote
+text); it is then read without its quotes, as Python's ``csv`` module (the official reader)
+reads it. Anything outside that layout (exponents, long fractions, blank lines, spaces, other
+quotes, a lone CR, a wrong column count, text in a number) makes :func:`parse_numeric_csv`
+return ``None`` so the caller can fall back to a general reader that also reports the
+offending line.
 """
 import os
 from collections import deque
@@ -64,7 +67,10 @@ def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
     starts[0] = 0
     starts[1:] = nl[:-1] + 1
     ends = nl.copy()
-    ends[buf[np.maximum(nl - 1, 0)] == 13] -= 1  # CRLF line endings
+    crlf = buf[np.maximum(nl - 1, 0)] == 13
+    ends[crlf] -= 1  # CRLF line endings
+    if np.count_nonzero(buf == 13) != np.count_nonzero(crlf):
+        return None  # a lone CR ends a row for Python's csv module
     commas = np.flatnonzero(buf == 44)
     if len(commas) != n * (ncols - 1):
         return None
@@ -78,6 +84,17 @@ def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
     fe[:, :-1] = commas
     fe[:, -1] = ends
 
+    # Text column: a field quoted as a whole ("id", as pandas and csv.writer quote text) is
+    # read without its quotes, as Python's csv module reads it; any other quote is declined.
+    quotes = np.flatnonzero(buf == 34)
+    if len(quotes):
+        if len(quotes) != 2 * n:
+            return None
+        quotes = quotes.reshape(n, 2)
+        if not ((quotes[:, 0] == starts).all() and (quotes[:, 1] == fe[:, 0] - 1).all()):
+            return None
+        starts = starts + 1
+        fe[:, 0] -= 1
     padded = np.zeros(len(buf) + 72, dtype=np.uint8)
     padded[:len(buf)] = buf
     # Text column: gathered into a fixed-width bytes array.
