@@ -294,7 +294,7 @@ def _read_table(path: str, is_gt: bool, strict: bool, allowed: Tuple[int, ...],
     n = values.shape[1]
     table = AVATable(
         video_names=names,
-        video_codes=codes.reshape(-1).astype(np.int64),
+        video_codes=codes.reshape(-1).astype(np.int64, copy=False),
         timestamps=values[0].astype(np.int64),
         boxes=values[1:5].T,
         labels=values[5].astype(np.int64),

@@ -24,7 +24,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18  # 256 KB: the per-block arrays stay in cache (faster than 1 MB here)
 _ASCII_ZERO = np.uint64(0x3030303030303030)
 _HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
 _PLUS_SIX = np.uint64(0x0606060606060606)
@@ -39,6 +39,7 @@ _POW10 = 10.0**np.arange(9)
 _DOTS = np.uint64(0x2E2E2E2E2E2E2E2E)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _ONE = np.uint64(1)
+_BYTE_INDEX = np.uint64(0x0706050403020100)
 
 
 def _swar_digits(words: np.ndarray, ndigits: np.ndarray) -> Optional[np.ndarray]:
@@ -130,14 +131,14 @@ def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
     has_dot = dot_bits != 0
     if (dot_bits & (dot_bits - _ONE)).any():  # two dots in a field
         return None
-    with np.errstate(divide='ignore'):
-        bit = np.where(has_dot, np.log2(dot_bits.astype(np.float64)), 7.0)
-    dot_at = bit.astype(np.int64) // 8
-    # Drop the dot: bytes above it move down by one.
-    keep = _LOW_MASK[np.where(has_dot, dot_at, 8)]
-    words = np.where(has_dot, (words & keep) | ((words >> np.uint64(8)) & ~keep), words)
+    # Byte index k of the dot: (1 << 8k) * _BYTE_INDEX has 7 - k in its top byte.
+    unit = dot_bits >> np.uint64(7)
+    dot_at = 7 - ((unit * _BYTE_INDEX) >> np.uint64(56)).astype(np.int64)
+    # Drop the dot: bytes above it move down by one (keep: the bytes below it; all without).
+    keep = unit - _ONE
+    words = (words & keep) | ((words >> np.uint64(8)) & ~keep)
     ndigits = length - has_dot
-    frac = np.where(has_dot, length - 1 - dot_at, 0)
+    frac = (length - 1 - dot_at) * has_dot
     if (ndigits < 1).any():
         return None
     mantissa = _swar_digits(words, ndigits)

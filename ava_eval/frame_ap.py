@@ -292,23 +292,45 @@ def _first_appearance_rank(fid: np.ndarray, num_frames: int) -> np.ndarray:
     return rank
 
 
+def _descending_score_rank(scores: np.ndarray) -> Tuple[np.ndarray, int]:
+    """(N,) int64 rank of each score among the distinct values, 0 for the highest, and the
+    number of ranks; equal scores (-0.0 and 0.0 too) share one. Scores that are all exact
+    multiples of 10**-k (k = 3, 4: the decimals result files are written with) are ranked
+    by their integer numerator, without a search."""
+    for k in (3, 4):
+        q = np.rint(scores * 10.0**k)
+        if len(q) and np.array_equal(q / 10.0**k, scores) and q.max() - q.min() < 2**20:
+            top = q.max()
+            return (top - q).astype(np.int64), int(top - q.min()) + 1
+    distinct = np.unique(scores)
+    return len(distinct) - 1 - np.searchsorted(distinct, scores), max(len(distinct), 1)
+
+
 def _evaluation_order(cls: np.ndarray, frame_rank: np.ndarray, scores: np.ndarray,
                       num_frames: int) -> np.ndarray:
     """Stable order by (class, keyframe rank, descending score): equal scores keep the
-    order of the input rows. One stable sort of a composite int64 key when it fits."""
-    by_score = np.argsort(-scores, kind='stable')
-    ranked = scores[by_score]
-    dense = np.empty(len(scores), dtype=np.int64)
-    dense[by_score] = np.cumsum(np.r_[True, ranked[1:] != ranked[:-1]]) - 1
-    del by_score, ranked
-    levels = int(dense.max()) + 1 if len(dense) else 1
-    if (int(cls.max(initial=0)) + 1) * (num_frames + 1) * levels < 2**62:
+    order of the input rows.
+
+    Scores become their descending rank among the distinct values; where (class, keyframe
+    rank, score rank, row) fits in 63 bits, the order is one value sort of that packed int64
+    (numpy's SIMD sort, about 20x faster here than a stable argsort) with the row, unique,
+    in the low bits, so that equal keys keep the row order.
+    """
+    n = len(scores)
+    dense, levels = _descending_score_rank(scores)
+    row_bits = max(int(n).bit_length(), 1)
+    high = (int(cls.max(initial=0)) + 1) * (num_frames + 1) * levels
+    if high.bit_length() + row_bits <= 63:
         key = cls * np.int64(num_frames + 1)
         key += frame_rank
         key *= levels
         key += dense
         del dense
-        return np.argsort(key, kind='stable')
+        key <<= row_bits
+        key |= np.arange(n, dtype=np.int64)
+        key.sort()
+        key &= np.int64((1 << row_bits) - 1)
+        return key
     return np.lexsort((dense, frame_rank, cls))
 
 
