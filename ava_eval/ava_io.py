@@ -268,7 +268,7 @@ def read_ava_csv(path: PathLike, is_gt: bool, strict: bool = False) -> AVATable:
         return _read_table(path, is_gt, strict, allowed, layout)
     except UnicodeDecodeError:
         raise _encoding_error(path, what) from None
-    except csv.Error as err:  # e.g. a NUL byte: a binary file
+    except csv.Error as err:  # e.g. a field over the csv module's size limit: not a CSV
         raise AVAInputError(f'{path}: not a CSV text file ({err})') from None
 
 

@@ -2,13 +2,15 @@
 
 AVA result files have millions of rows (about 4.6M at AVA-val scale), and ``np.loadtxt``
 spends about 5 s on them. This module parses the usual layout (one text column first, then
-plain decimal numbers of at most 8 characters such as ``0.123``, ``1798`` or ``-0.001``)
+plain decimal numbers such as ``0.123``, ``1798`` or ``-0.001``)
 with numpy byte arithmetic on blocks of the file: fields are located from the positions of
-commas and newlines, and each number's digits are read as one little-endian 64-bit word and
-converted with SWAR (SIMD-within-a-register) arithmetic; blocks are parsed on two threads
-(numpy releases the GIL in its loops). A value is ``mantissa / 10**k``
-computed in float64 from exact integers; IEEE division rounds once, so every value equals
-Python's ``float(text)`` bit for bit, as the official AVA evaluator reads it.
+commas and newlines; a column whose fields share one layout in the block (as result files
+are written: ``0.123``, ``0902``) is read a byte column at a time (up to 15 digits), the
+others with each number's digits read as one little-endian 64-bit word and converted with
+SWAR (SIMD-within-a-register) arithmetic; blocks are parsed on two threads (numpy releases
+the GIL in its loops). A value is ``mantissa / 10**k`` computed in float64 from exact
+integers; IEEE division rounds once, so every value equals Python's ``float(text)`` bit for
+bit, as the official AVA evaluator reads it.
 
 The text column may be quoted as a whole (``"id"``, as pandas and ``csv.writer`` quote
 text); it is then read without its quotes, as Python's ``csv`` module (the official reader)
@@ -116,9 +118,60 @@ def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
         names[cols >= name_len[:, None]] = 0
         names = np.ascontiguousarray(names).view(f'S{width}').ravel()
 
-    # Numeric columns: one word per field (at most 8 characters).
-    s = fs[:, 1:].ravel()
-    e = fe[:, 1:].ravel()
+    # Numeric columns. One whose fields all share a layout in this block (length, place of
+    # the decimal point, no sign: "0.123", "0902") is read a byte column at a time; the
+    # others with one 64-bit word per field (at most 8 characters).
+    values = np.empty((n, ncols - 1))
+    generic = []
+    for c in range(1, ncols):
+        column = _fixed_layout_column(padded, fs[:, c], fe[:, c], c in int_cols)
+        if column is None:
+            generic.append(c)
+        else:
+            values[:, c - 1] = column
+    if generic:
+        parsed = _parse_words(padded, fs[:, generic].ravel(), fe[:, generic].ravel())
+        if parsed is None:
+            return None
+        parsed, has_dot = parsed[0].reshape(n, -1), parsed[1].reshape(n, -1)
+        for i, c in enumerate(generic):
+            if c in int_cols and has_dot[:, i].any():
+                return None
+            values[:, c - 1] = parsed[:, i]
+    return names, values
+
+
+def _fixed_layout_column(padded: np.ndarray, start: np.ndarray, end: np.ndarray,
+                         integer: bool) -> Optional[np.ndarray]:
+    """Values of one column whose fields (``padded[start:end]`` each) all have the same
+    length, digits elsewhere and the decimal point (none for ``integer``) at the same place;
+    None otherwise (the general path then decides). At most 15 digits, so that the integer
+    mantissa and the power of ten are exact and the one division rounds once."""
+    length = end - start
+    width = int(length[0])
+    if width < 1 or width > 16 or not (length == width).all():
+        return None
+    chars = padded[start[:, None] + np.arange(width)]
+    dots = chars == 46
+    dot = np.flatnonzero(dots[0])
+    if len(dot) > 1 or (len(dot) and (integer or width == 1)) or (dots != dots[0]).any():
+        return None
+    places = np.flatnonzero(~dots[0])
+    if len(places) > 15:
+        return None
+    digits = chars[:, places]
+    if (digits < 48).any() or (digits > 57).any():
+        return None
+    weights = 10**np.arange(len(places) - 1, -1, -1, dtype=np.int64)
+    mantissa = (digits.astype(np.int64) - 48) @ weights
+    frac = width - 1 - int(dot[0]) if len(dot) else 0
+    return mantissa.astype(np.float64) / 10.0**frac
+
+
+def _parse_words(padded: np.ndarray, s: np.ndarray, e: np.ndarray):
+    """Fields ``padded[s:e]`` of at most 8 characters (an optional '-', digits, at most one
+    '.'), each read as one little-endian word: ``(values, has_dot)``, or None."""
+    word_at = np.ndarray(shape=(len(padded) - 7, ), dtype='<u8', buffer=padded, strides=(1, ))
     neg = padded[s] == 45
     s = s + neg
     length = e - s
@@ -145,12 +198,7 @@ def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
     if mantissa is None:
         return None
     values = mantissa.astype(np.float64) / _POW10[frac]
-    values = np.where(neg, -values, values).reshape(n, ncols - 1)
-    has_dot = has_dot.reshape(n, ncols - 1)
-    for c in int_cols:
-        if has_dot[:, c - 1].any():
-            return None
-    return names, values
+    return np.where(neg, -values, values), has_dot
 
 
 def _blocks(f):

@@ -42,9 +42,26 @@ def test_fast_parser_is_bitwise_python_float(tmp_path):
     assert [names[c] for c in codes] == [line.split(',')[0].encode() for line in lines]
 
 
+def test_fixed_layout_columns_are_bitwise_python_float(tmp_path):
+    """Columns of one layout per block (as result files are written: "0.123", "0902") take
+    the column-wise path, up to 15 digits; every value still equals float(text)."""
+    rng = np.random.default_rng(1)
+    n = 5000
+    cols = [rng.integers(0, 10**15, n) / 10**15, rng.random(n), rng.random(n) * 100, rng.random(n)]
+    texts = [[f'{cols[0][i]:.14f}', f'{cols[1][i]:.3f}', f'{cols[2][i]:09.5f}',
+              f'.{int(cols[3][i] * 9999):04d}'] for i in range(n)]
+    lines = [f'v{i % 3},{902 + i % 7:04d},{",".join(t)},{i % 9 + 1},{i % 10}.'
+             for i, t in enumerate(texts)]
+    path = _write(tmp_path, 'f.csv', '\n'.join(lines) + '\n')
+    _, _, parsed = parse_numeric_csv(path, 8, (1, 6))
+    expected = np.array([[float(x) for x in line.split(',')[1:]] for line in lines]).T
+    assert parsed.tobytes() == expected.tobytes()
+
+
 @pytest.mark.parametrize('text', [
     'v,902,1e-05,0.2,0.5,0.6,1,0.5\n',          # exponent
-    'v,902,0.123456789,0.2,0.5,0.6,1,0.5\n',    # more than 8 characters
+    'v,902,0.123456789,0.2,0.5,0.6,1,0.5\nv,902,0.12345678912,0.2,0.5,0.6,1,0.5\n',  # > 8
+    # characters, in two layouts
     'v,902,0.1,0.2,0.5,0.6,1,0.5\n\nv,903,0.1,0.2,0.5,0.6,1,0.5\n',  # blank line
     'v,902, 0.1,0.2,0.5,0.6,1,0.5\n',           # space
 ])
