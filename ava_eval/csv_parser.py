@@ -14,8 +14,9 @@ bit, as the official AVA evaluator reads it.
 
 The text column may be quoted as a whole (``"id"``, as pandas and ``csv.writer`` quote
 text); it is then read without its quotes, as Python's ``csv`` module (the official reader)
-reads it. Anything outside that layout (exponents, long fractions, blank lines, spaces, other
-quotes, a lone CR, a wrong column count, text in a number) makes :func:`parse_numeric_csv`
+reads it. Anything outside that layout (exponents, numbers over 8 characters in a column of
+mixed layouts, blank lines, spaces, other quotes, a lone CR, a wrong column count, text in a
+number) makes :func:`parse_numeric_csv`
 return ``None`` so the caller can fall back to a general reader that also reports the
 offending line.
 """
