@@ -64,7 +64,8 @@ def _swar_digits(words: np.ndarray, ndigits: np.ndarray) -> Optional[np.ndarray]
 
 
 def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
-    """Parses one block that ends with a newline; None if it is not in the fast layout."""
+    """Parses one block that ends with a newline: ``(names, values)``, values (ncols - 1, n)
+    float64; None if the block is not in the fast layout."""
     nl = np.flatnonzero(buf == 10)
     n = len(nl)
     starts = np.empty(n, dtype=np.int64)
@@ -122,14 +123,14 @@ def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
     # Numeric columns. One whose fields all share a layout in this block (length, place of
     # the decimal point, no sign: "0.123", "0902") is read a byte column at a time; the
     # others with one 64-bit word per field (at most 8 characters).
-    values = np.empty((n, ncols - 1))
+    values = np.empty((ncols - 1, n))  # column-major, as the caller stores them
     generic = []
     for c in range(1, ncols):
         column = _fixed_layout_column(padded, fs[:, c], fe[:, c], c in int_cols)
         if column is None:
             generic.append(c)
         else:
-            values[:, c - 1] = column
+            values[c - 1] = column
     if generic:
         parsed = _parse_words(padded, fs[:, generic].ravel(), fe[:, generic].ravel())
         if parsed is None:
@@ -138,7 +139,7 @@ def _parse_block(buf: np.ndarray, ncols: int, int_cols: Tuple[int, ...]):
         for i, c in enumerate(generic):
             if c in int_cols and has_dot[:, i].any():
                 return None
-            values[:, c - 1] = parsed[:, i]
+            values[c - 1] = parsed[:, i]
     return names, values
 
 
@@ -276,16 +277,16 @@ def parse_numeric_csv(path: str, ncols: int,
                 parsed = pending.popleft().result()
                 if parsed is None:
                     return None
-                k = len(parsed[1])
-                values[:, done:done + k] = parsed[1].T
+                k = parsed[1].shape[1]
+                values[:, done:done + k] = parsed[1]
                 codes[done:done + k] = names.codes(parsed[0])
                 done += k
         for future in pending:
             parsed = future.result()
             if parsed is None:
                 return None
-            k = len(parsed[1])
-            values[:, done:done + k] = parsed[1].T
+            k = parsed[1].shape[1]
+            values[:, done:done + k] = parsed[1]
             codes[done:done + k] = names.codes(parsed[0])
             done += k
     if done != n:
