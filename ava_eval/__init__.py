@@ -8,12 +8,12 @@ and writer, the per-class AP chart, and the project's error convention
 re-exports (``ava_plugins.evaluation``, ``ava_plugins.utils``, ``ava_plugins.engine.cli``).
 """
 from .ap_plot import plot_per_class_ap
-from .ava_io import (AVAInputError, AVATable, read_ava_csv, read_exclusions, read_label_map,
-                     write_ava_csv)
-from .frame_ap import AVA_GROUPS, AVAEvalWarning, AVAResult, average_precision, evaluate_ava
+from .ava_io import AVATable, read_ava_csv, read_exclusions, read_label_map, write_ava_csv
+from .errors import AVADataError, AVADataWarning, AVAEvalWarning, AVAInputError, InputError
+from .frame_ap import AVA_GROUPS, AVAResult, average_precision, evaluate_ava
 
 __all__ = [
-    'AVA_GROUPS', 'AVAEvalWarning', 'AVAInputError', 'AVAResult', 'AVATable',
-    'average_precision', 'evaluate_ava', 'plot_per_class_ap', 'read_ava_csv', 'read_exclusions',
-    'read_label_map', 'write_ava_csv'
+    'AVA_GROUPS', 'AVADataError', 'AVADataWarning', 'AVAEvalWarning', 'AVAInputError',
+    'AVAResult', 'AVATable', 'InputError', 'average_precision', 'evaluate_ava',
+    'plot_per_class_ap', 'read_ava_csv', 'read_exclusions', 'read_label_map', 'write_ava_csv'
 ]

@@ -38,14 +38,10 @@ import numpy as np
 
 from .atomic_io import atomic_open
 from .csv_parser import parse_numeric_csv
-from .errors import InputError
+from .errors import AVAEvalWarning, AVAInputError
 
 CLIP_TOLERANCE = 1e-3
 PathLike = Union[str, os.PathLike]
-
-
-class AVAInputError(InputError):
-    """Bad AVA evaluation input; the message names the file, line and what was expected."""
 
 
 @dataclass
@@ -311,7 +307,6 @@ def _warn_duplicates(table: AVATable) -> None:
     """Counts ground-truth rows equal to an earlier row (keyframe, box, action, person id) in
     an ``AVAEvalWarning``: the official protocol keeps each as a box of its own, which no
     detection can match twice, so every duplicate is a missed ground truth."""
-    from .frame_ap import AVAEvalWarning  # frame_ap imports this module
     rows = np.column_stack([table.video_codes, table.timestamps, table.boxes + 0.0,
                             table.labels, table.scores]).astype(np.float64)
     keys = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.itemsize * rows.shape[1])))

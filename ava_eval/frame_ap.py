@@ -52,8 +52,9 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from .ava_io import (AVAInputError, AVATable, PathLike, _check_boxes, exclusion_pairs,
-                     read_ava_csv, read_label_map)
+from .ava_io import (AVATable, PathLike, _check_boxes, exclusion_pairs, read_ava_csv,
+                     read_label_map)
+from .errors import AVAEvalWarning, AVAInputError
 
 #: The three AVA action groups: (first id, last id) inclusive.
 AVA_GROUPS = {
@@ -62,10 +63,6 @@ AVA_GROUPS = {
     'person_interaction': (64, 80),
 }
 OFFICIAL_TOP_K = 50
-
-
-class AVAEvalWarning(UserWarning):
-    """Rows skipped or changed under a documented rule, or a suspicious input."""
 
 
 @dataclass

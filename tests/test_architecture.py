@@ -1,5 +1,6 @@
-"""The package map of the README's "Architecture" section, checked on the source: each folder
-imports only the layers below it, the library never loads a tool, tests never load tools by
+"""The package map of the README's "Architecture" section, checked on the source: the ground
+floor ``ava_eval`` imports no stack, each folder of ``ava_plugins`` imports only the layers
+below it, the library never loads a tool, tests never load tools by
 path (they call the library, or run a tool as a user does)."""
 import ast
 import os
@@ -68,6 +69,16 @@ def test_layers_import_only_downwards():
     upward = {f'{a} -> {b}': sorted(files) for (a, b), files in edges.items()
               if RANK[b] > RANK[a]}
     assert not upward, upward
+
+
+def test_the_ground_floor_imports_no_stack():
+    """``ava_eval`` (AVA file formats, errors, atomic writes, the evaluator) imports neither
+    ``ava_plugins`` nor torch nor the OpenMMLab stack, so its tools start at once."""
+    heavy = {'ava_plugins', 'torch', 'mmengine', 'mmcv', 'mmdet', 'mmaction', 'mmpose'}
+    found = {osp.relpath(path, REPO): sorted({m.split('.')[0] for m in imported_modules(path)}
+                                             & heavy)
+             for path in python_files('ava_eval')}
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
 
 
 @pytest.mark.parametrize('folder', ['ava_plugins', 'tests'])

@@ -235,49 +235,44 @@ def test_write_read_round_trip(tmp_path):
                                'b,0903,0.1000,0.1000,0.2000,0.2000,2,0.2500\n'
 
 
-def test_eval_ava_cli_writes_json_and_plot(tmp_path, capsys):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'eval_ava', osp.join(osp.dirname(__file__), '..', 'tools', 'eval_ava.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+def test_eval_ava_cli_writes_json_and_plot(tmp_path):
+    """``tools/eval_ava.py`` as a user runs it (it imports only ``ava_eval``: fast)."""
+    import json
+
+    from tool_runs import assert_one_error_line, run_tool
     out, png = tmp_path / 'r.json', tmp_path / 'ap.png'
     args = [osp.join(EVAL_DIR, 'gt.csv'), osp.join(EVAL_DIR, 'pred.csv'), '--label-map',
             osp.join(EVAL_DIR, 'action_list.txt')]
-    assert cli.main(args + ['--out', str(out), '--plot', str(png)]) == 0
-    import json
+    run = run_tool(['tools/eval_ava.py', *args, '--out', out, '--plot', png])
+    assert run.returncode == 0, run.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data['mAP'] == pytest.approx(0.09385522, abs=1e-8)
     assert data['per_class'] == {'1': pytest.approx(15 / 88), '2': 0.0, '3': pytest.approx(1 / 9)}
     assert data['groups']['object_manipulation'] is None
     assert png.read_bytes()[:4] == b'\x89PNG'
-    assert 'frame-mAP@0.5    9.39' in capsys.readouterr().out
-    from ava_eval.cli import run_cli
-    assert run_cli(cli.main, [args[0], str(tmp_path / 'none.csv')] + args[2:]) == 2
-    assert 'none.csv: detection file not found' in capsys.readouterr().err
+    assert 'frame-mAP@0.5    9.39' in run.stdout
+    assert_one_error_line(run_tool(['tools/eval_ava.py', args[0], tmp_path / 'none.csv',
+                                    *args[2:]]), 'none.csv: detection file not found')
     wide = _write(tmp_path, 'wide.csv', open(args[1]).read().replace(',0.', ',1.0', 1))
-    assert run_cli(cli.main, [args[0], wide] + args[2:]) == 0
-    assert 'outside [0, 1]' in capsys.readouterr().err
-    assert run_cli(cli.main, [args[0], wide] + args[2:] + ['--strict']) == 2
-    assert 'box coordinates must be normalised' in capsys.readouterr().err
+    run = run_tool(['tools/eval_ava.py', args[0], wide, *args[2:]])
+    assert run.returncode == 0 and 'outside [0, 1]' in run.stderr, run.stderr[-2000:]
+    assert_one_error_line(run_tool(['tools/eval_ava.py', args[0], wide, *args[2:], '--strict']),
+                          'box coordinates must be normalised')
 
 
 def test_eval_tool_imports_no_torch():
     """The evaluator and tools/eval_ava.py load numpy and the standard library only, not the
     stack that ``import ava_plugins`` registers (torch, mmengine, mmaction2, ...)."""
-    heavy = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmaction', 'mmpose', 'ava_plugins')
+    heavy = {'torch', 'mmengine', 'mmcv', 'mmdet', 'mmaction', 'mmpose', 'ava_plugins'}
     repo = osp.join(osp.dirname(__file__), '..')
-    code = ('import runpy, sys\n'
-            f'sys.argv = ["eval_ava", {osp.join(EVAL_DIR, "gt.csv")!r}, '
-            f'{osp.join(EVAL_DIR, "pred.csv")!r}, "--label-map", '
-            f'{osp.join(EVAL_DIR, "action_list.txt")!r}]\n'
-            'try:\n    runpy.run_path("tools/eval_ava.py", run_name="__main__")\n'
-            'except SystemExit as e:\n    assert not e.code, e.code\n'
-            f'print(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}))\n'
-            'import ava_eval\n'
-            f'print(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}))\n')
-    out = subprocess.run([sys.executable, '-c', code], cwd=repo, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.strip().splitlines()
-    assert 'frame-mAP@0.5    9.39' in out.stdout
-    assert lines[-2:] == ['[]', '[]'], out.stdout[-500:]
+    runs = [['tools/eval_ava.py', osp.join(EVAL_DIR, 'gt.csv'), osp.join(EVAL_DIR, 'pred.csv'),
+             '--label-map', osp.join(EVAL_DIR, 'action_list.txt')], ['-c', 'import ava_eval']]
+    for args in runs:
+        out = subprocess.run([sys.executable, '-X', 'importtime', *args], cwd=repo,
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+        imported = {line.rsplit('|', 1)[-1].strip().split('.')[0]
+                    for line in out.stderr.splitlines() if line.startswith('import time:')}
+        assert 'numpy' in imported and not imported & heavy, sorted(imported & heavy)
+    assert 'frame-mAP@0.5    9.39' in subprocess.run(
+        [sys.executable, *runs[0]], cwd=repo, capture_output=True, text=True).stdout

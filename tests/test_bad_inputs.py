@@ -487,7 +487,7 @@ def test_link_tubes_tool_bad_pickle(files, tmp_path):
     cut = tmp_path / 'cut.pkl'
     cut.write_bytes(open(files['proposal_file'], 'rb').read()[:40])
     out = run_tool(['tools/link_tubes.py', cut, tmp_path / 'tubes.pkl', '--span', '3'])
-    assert_one_error_line(out, 'cut.pkl: cannot read the proposal pkl')
+    assert_one_error_line(out, 'cut.pkl: not a readable proposal pickle')
     assert not (tmp_path / 'tubes.pkl').exists()
 
 

@@ -209,7 +209,7 @@ def test_keypoints_aligned_with_given_proposals(setup, tmp_path):
         np.testing.assert_allclose(kp['vidA,0901'][i, :, 2],
                                    np.clip(s.pred_instances.keypoint_scores[0], 0, 1),
                                    rtol=1e-4, atol=1e-5)
-    # the keypoint file is what ArmRoIs reads (keypoints_io checks the alignment)
+    # the keypoint file is what ArmRoIs reads (ava_eval.keyframe_pickles checks the alignment)
     from ava_plugins.datasets import load_keypoints, load_proposals
     load_keypoints(out, load_proposals(pfile), str(pfile))
 

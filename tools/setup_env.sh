@@ -48,7 +48,8 @@ CLONE_STAMP="$CLONE_VENV/.ava_plugins_clone"
 
 # .venv: a venv of this clone only, on top of the cached stack (see the header).
 clone_venv() {
-  local want="$VENV|$ROOT"
+  # the editable install maps the packages setup.cfg lists: reinstall when it changes
+  local want="$VENV|$ROOT|$(sha256sum "$ROOT/setup.cfg" | cut -c1-16)"
   if [ -d "$CLONE_VENV" ] && [ ! -L "$CLONE_VENV" ] && [ ! -f "$CLONE_STAMP" ]; then
     log "$CLONE_VENV was not made by this script; installing ava_plugins into it as it is"
     "$CLONE_VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT"

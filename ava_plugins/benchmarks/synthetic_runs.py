@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ava_eval.keyframe_pickles import load_proposals
 from mmengine.config import Config
 
 from ..datasets.synthetic import (SyntheticAVAConfig, capability_groups, generate_synthetic_ava,
@@ -336,8 +337,7 @@ def execute_tubes(spec: dict) -> dict:
     ``marker``, optional ``meta``.
     """
     start = time.time()
-    with open(synthetic_ava_files(spec['data'])[f'{spec["split"]}_proposals'], 'rb') as f:
-        proposals = pickle.load(f)
+    proposals = load_proposals(synthetic_ava_files(spec['data'])[f'{spec["split"]}_proposals'])
     tubes = link_tubes(proposals, spec['span'], spec['lam'], spec['min_iou'], spec['max_gap'])
     with atomic_open(spec['out'], 'wb') as f:
         pickle.dump(tubes, f)

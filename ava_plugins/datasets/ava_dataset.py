@@ -22,17 +22,17 @@ readers and builds the same samples as ``AVADataset`` on valid input. Its rules:
 * label map and excluded timestamps: :func:`~ava_plugins.evaluation.read_label_map` (duplicate
   ids raise) and :func:`~ava_plugins.evaluation.read_exclusions`; ``custom_classes`` must be
   label-map ids;
-* proposals: :func:`~ava_plugins.datasets.keypoints_io.load_proposals`; keys that match no
+* proposals: :func:`~ava_eval.keyframe_pickles.load_proposals`; keys that match no
   annotated keyframe are unused and counted in a warning; annotated keyframes without
   proposals (or with an empty array) get mmaction2's whole-frame box, counted in a warning;
-* keypoints (``keypoint_file``): :func:`~ava_plugins.datasets.keypoints_io.load_keypoints`,
+* keypoints (``keypoint_file``): :func:`~ava_eval.keyframe_pickles.load_keypoints`,
   in step with the proposals; each sample's ``keypoints`` (K, 17, 3) are the rows of the
   proposals it keeps (same score threshold and cap), zeros for the whole-frame box;
 * frames (``check_frames``): before each ``RawFrameDecode`` the frames it will read must exist
   and, for JPEG and PNG, be complete (end marker present); a frame that fails to decode is
   reported too; the error names the frame's path.
 
-Errors are :class:`~ava_plugins.datasets.keypoints_io.AVADataError` (a ``ValueError``);
+Errors are :class:`~ava_eval.errors.AVADataError` (a ``ValueError``);
 warnings are :class:`AVADataWarning`.
 """
 import os.path as osp
@@ -46,15 +46,13 @@ from mmaction.datasets.transforms import RawFrameDecode
 from mmaction.registry import DATASETS
 from mmengine.logging import MMLogger
 
+from ava_eval.errors import AVADataError, AVADataWarning
+from ava_eval.keyframe_pickles import NUM_KEYPOINTS, load_keypoints, load_proposals
+
 from ..evaluation import AVAEvalWarning, AVATable, read_ava_csv, read_exclusions, read_label_map
-from .keypoints_io import NUM_KEYPOINTS, AVADataError, load_keypoints, load_proposals
 from .rawframes import check_frame_files, frame_paths
 
 _GT_LAYOUT = 'video_id,timestamp,x1,y1,x2,y2,action_id,person_id'
-
-
-class AVADataWarning(UserWarning):
-    """Rows or keys of AVA data that are skipped or merged, with their count."""
 
 
 def _rows_key(*columns: np.ndarray) -> np.ndarray:

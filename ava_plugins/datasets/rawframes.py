@@ -16,7 +16,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from .keypoints_io import AVADataError
+from ava_eval.errors import AVADataError
 
 # Last bytes of a complete file, by extension (JPEG end-of-image marker, PNG IEND chunk).
 _END_MARKERS = {'.jpg': b'\xff\xd9', '.jpeg': b'\xff\xd9', '.png': b'IEND\xaeB`\x82'}

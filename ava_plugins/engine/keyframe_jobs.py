@@ -16,6 +16,8 @@ import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ava_eval import read_ava_csv
+
 from ..datasets.rawframes import clip_start, keyframe_path, read_frame  # noqa: F401
 from ..utils import InputError
 from .jobs import PartStore, run_jobs
@@ -45,19 +47,12 @@ def add_frame_args(parser: argparse.ArgumentParser) -> None:
 
 
 def read_ann_keyframes(path: str) -> Dict[str, List[int]]:
-    """``{video: sorted seconds}`` of an AVA annotation CSV (columns video_id, timestamp, ...)."""
+    """``{video: sorted seconds}`` of an AVA annotation CSV (:func:`ava_eval.read_ava_csv`)."""
+    table = read_ava_csv(path, is_gt=True)
     out: Dict[str, set] = {}
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            cols = line.strip().split(',')
-            try:
-                out.setdefault(cols[0], set()).add(int(cols[1]))
-            except (IndexError, ValueError):
-                raise InputError(f'{path}, line {lineno}: expected "video_id,timestamp,...", got '
-                                 f'{line.strip()!r}') from None
-    return {v: sorted(t) for v, t in out.items()}
+    for code, stamp in zip(table.video_codes.tolist(), table.timestamps.tolist()):
+        out.setdefault(str(table.video_names[code]), set()).add(int(stamp))
+    return {v: sorted(t) for v, t in sorted(out.items())}
 
 
 def list_keyframes(args, default_span: Optional[Sequence[int]] = None) -> Dict[str, List[int]]:

@@ -27,7 +27,7 @@ without a finite estimate (an all-zero heatmap: mmpose's blur divides 0 by 0) is
 score 0, at its box's centre if its x, y are not finite either; the file never holds NaN.
 Row ``i`` is proposal box ``i`` of the same key, every key of the proposal pickle is present
 (``(0, 17, 3)`` for a key without boxes). The format the synthetic generator writes and
-``ArmRoIs`` reads (:mod:`ava_plugins.datasets.keypoints_io`).
+``ArmRoIs`` reads (:mod:`ava_eval.keyframe_pickles`).
 
 Resumable and sharded as ``detect_persons.py``: per-video parts ``OUT.parts/<video>.pkl``
 (:func:`ava_plugins.engine.keyframe_jobs.run_videos`).

@@ -14,9 +14,9 @@ import functools
 import hashlib
 import json
 import os.path as osp
-import pickle
 
 import numpy as np
+from ava_eval.keyframe_pickles import load_pickle_dict
 
 from ..datasets.transforms.load_tube_res4 import clip_offsets
 from ..structures import tube_linking
@@ -60,11 +60,7 @@ def link_proposal_file(proposal_file: str, out: str, span: int, lam: float = 1.0
     Returns:
         the tubes ``{"video_id,timestamp": (N, span, 5)}``, in the proposal file's key order.
     """
-    try:
-        with open(proposal_file, 'rb') as f:
-            proposals = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError) as e:
-        raise InputError(f'{proposal_file}: cannot read the proposal pkl ({e})') from None
+    proposals = load_pickle_dict(proposal_file, 'proposal')
     try:
         check_linking_params(span, lam, min_iou, max_gap)
     except ValueError as e:

@@ -44,6 +44,7 @@ argmax pointers together, ``T//2`` fancy-indexing steps per side. About 20-30 ms
 from typing import Dict, Tuple
 
 import numpy as np
+from ava_eval.keyframe_pickles import parse_key
 
 from .boxes import pairwise_iou
 
@@ -297,13 +298,7 @@ def link_video(proposals: Dict[int, np.ndarray],
 
 
 def _parse_key(key) -> Tuple[str, int]:
-    if not isinstance(key, str):
-        raise ValueError(f'proposal key {key!r}: expected a string "video_id,timestamp"')
-    video, sep, stamp = key.rpartition(',')
-    if not sep or not video or not stamp.strip().isdigit():
-        raise ValueError(f'proposal key {key!r}: expected "video_id,timestamp" with an '
-                         f'integer timestamp (e.g. "-5KQ66BBWC4,0902")')
-    return video, int(stamp)
+    return parse_key(key, 'proposals')
 
 
 def _check_array(key, value) -> None:

@@ -1,26 +1,24 @@
 """Proposal statistics against AVA-format ground truth (recall at an IoU threshold)."""
-import pickle
 from typing import Dict
 
 import numpy as np
+from ava_eval import read_ava_csv
+from ava_eval.keyframe_pickles import load_proposals
 
 from ...structures.boxes import elementwise_iou
 
 
 def read_person_boxes(csv_path: str) -> Dict[str, np.ndarray]:
-    """``{"video_id,timestamp": (n, 4) unique person boxes}`` from an AVA annotation CSV."""
-    try:
-        rows = np.loadtxt(csv_path, delimiter=',', dtype=str, ndmin=2)
-    except (OSError, ValueError) as e:
-        raise ValueError(f'{csv_path}: not an AVA annotation CSV '
-                         '(video_id,timestamp,x1,y1,x2,y2,action_id,person_id): ' + str(e))
-    if rows.shape[1] != 8:
-        raise ValueError(f'{csv_path}: expected 8 columns per row, found {rows.shape[1]}')
-    persons = np.unique(rows[:, :6], axis=0)  # one row per (key, box), sorted by key
-    keys = np.char.add(np.char.add(persons[:, 0], ','), persons[:, 1])
-    boxes = persons[:, 2:6].astype(np.float64)
-    uniq, starts = np.unique(keys, return_index=True)
-    return dict(zip(uniq.tolist(), np.split(boxes, starts[1:])))
+    """``{"video_id,%04d": (n, 4) unique person boxes}`` of an AVA annotation CSV (read with
+    :func:`ava_eval.read_ava_csv`, strictly: boxes inside the frame)."""
+    table = read_ava_csv(csv_path, is_gt=True, strict=True)
+    rows = np.column_stack([table.video_codes, table.timestamps, table.boxes]).astype(np.float64)
+    persons = np.unique(rows, axis=0)  # one row per (video, second, box), sorted
+    keys = [f'{table.video_names[int(v)]},{int(t):04d}' for v, t in persons[:, :2]]
+    out: Dict[str, list] = {}
+    for key, box in zip(keys, persons[:, 2:]):
+        out.setdefault(key, []).append(box)
+    return {key: np.array(boxes) for key, boxes in sorted(out.items())}
 
 
 def recall_at_iou(proposals: Dict[str, np.ndarray], gt: Dict[str, np.ndarray],
@@ -41,6 +39,4 @@ def recall_at_iou(proposals: Dict[str, np.ndarray], gt: Dict[str, np.ndarray],
 
 def proposal_recall(csv_path: str, proposal_path: str, thr: float = 0.5) -> float:
     """Recall at IoU ``thr`` of an AVA proposal pickle against an AVA annotation CSV."""
-    with open(proposal_path, 'rb') as f:
-        proposals = pickle.load(f)
-    return recall_at_iou(proposals, read_person_boxes(csv_path), thr)
+    return recall_at_iou(load_proposals(proposal_path), read_person_boxes(csv_path), thr)

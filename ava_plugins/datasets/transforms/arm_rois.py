@@ -37,7 +37,7 @@ normalised to [0, 1], score in [0, 1]: ``tools/extract_keypoints.py`` stores a h
 maximum as a fraction of a training target's peak, CPN's ``max / 255 + 0.5`` as ``max / 255``;
 or the synthetic generator),
 row-aligned with the proposal pickle (both read and checked by
-:mod:`ava_plugins.datasets.keypoints_io`). ``AVADataset`` keeps only some rows of a key (score
+:mod:`ava_eval.keyframe_pickles`). ``AVADataset`` keeps only some rows of a key (score
 threshold, ``num_max_proposals``), so the transform finds each kept proposal's row by its
 coordinates in the proposal pickle.
 """
@@ -50,7 +50,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from ...structures.boxes import pairwise_iou
-from ..keypoints_io import load_keypoints, load_proposals
+from ava_eval.keyframe_pickles import load_keypoints, load_proposals
 
 __all__ = ['ArmRoIs', 'arm_boxes', 'match_gt_to_proposals', 'ARM_KEYPOINTS']
 

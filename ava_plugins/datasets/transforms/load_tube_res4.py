@@ -22,7 +22,6 @@ Frames are not decoded: proposals and ground truths are scaled to ``img_shape``,
 the bank was extracted at (a fixed-size ``Resize``, since bank items have one shape).
 """
 import math
-import pickle
 from typing import Sequence
 
 import numpy as np
@@ -31,7 +30,7 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 from ...structures.feature_bank import FeatureBank
-from ..keypoints_io import AVADataError
+from ava_eval.keyframe_pickles import load_tubes
 
 
 def clip_offsets(span: int, num_clips: int) -> np.ndarray:
@@ -107,18 +106,7 @@ class LoadTubeRes4(BaseTransform):
     @property
     def tubes(self) -> dict:
         if self._tubes is None:
-            try:
-                with open(self.tube_file, 'rb') as f:
-                    tubes = pickle.load(f)
-            except FileNotFoundError:
-                raise AVADataError(f'{self.tube_file}: tube file not found; write it with '
-                                   f'tools/link_tubes.py PROPOSALS.pkl {self.tube_file} '
-                                   f'--span T') from None
-            except (pickle.UnpicklingError, EOFError) as e:
-                raise AVADataError(f'{self.tube_file}: not a readable pickle ({e})') from None
-            if not isinstance(tubes, dict):
-                raise AVADataError(f'{self.tube_file}: expected a dict {{"video,timestamp": (N, T, '
-                                 f'5)}} from tools/link_tubes.py, got {type(tubes).__name__}')
+            tubes = load_tubes(self.tube_file)
             self._tubes = tubes
         return self._tubes
 

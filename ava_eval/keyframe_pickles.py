@@ -1,9 +1,12 @@
-"""Readers of AVA's per-keyframe pickles: person proposals and the keypoints aligned with them.
+"""Readers of AVA's per-keyframe pickles (proposals, keypoints, tubes): the one home of their
+key parser, validation and loading.
 
 Formats (mmaction2's AVA layout, and this project's keypoint files):
 
 * proposals: ``{"video_id,timestamp": ndarray (N, 4 or 5)}``, rows ``x1, y1, x2, y2[, score]``
   normalised to [0, 1] (the FAIR dense proposals of AVA; ``AVADataset.proposal_file``);
+* tubes: ``{"video_id,timestamp": ndarray (N, T, 5)}`` (``tools/link_tubes.py``), proposal
+  ``i``'s tube at the keyframes ``t - T//2 .. t + T//2``, NaN rows where it has no box;
 * keypoints: ``{"video_id,timestamp": float32 (N, 17, 3)}``, COCO order, ``x, y`` normalised
   by the frame size and a score in [0, 1] (0: no evidence; ``tools/extract_keypoints.py``
   stores a heatmap model's maximum as a fraction of a training target's peak, e.g. CPN's
@@ -25,7 +28,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from ..evaluation import AVAInputError
+from .errors import AVADataError
 
 NUM_KEYPOINTS = 17
 # Normalised keypoints of a top-down estimator may leave the frame a little (its crop is
@@ -33,19 +36,22 @@ NUM_KEYPOINTS = 17
 KEYPOINT_RANGE = (-1.0, 2.0)
 
 
-class AVADataError(AVAInputError):
-    """Bad AVA training/testing data; the message names the file, key or line and the rule."""
+def parse_key(key, where: str) -> Tuple[str, int]:
+    """``"video_id,timestamp"`` -> ``(video_id, timestamp)``; an :class:`AVADataError` naming
+    ``where`` (the file, or the structure) and the key otherwise."""
+    if not isinstance(key, str):
+        raise AVADataError(f'{where}: key {key!r}: expected a string "video_id,timestamp"')
+    video, sep, stamp = key.rpartition(',')
+    if not sep or not video or not stamp.strip().isdigit():
+        raise AVADataError(f'{where}: key {key!r}: expected "video_id,timestamp" with an integer '
+                           'timestamp (e.g. "-5KQ66BBWC4,0902")')
+    return video, int(stamp)
 
 
 def image_key(key, path: str) -> Tuple[str, str]:
     """Parses ``"video_id,timestamp"``; returns ``(normalised "video_id,%04d", video_id)``."""
-    if not isinstance(key, str):
-        raise AVADataError(f'{path}: key {key!r}: expected a string "video_id,timestamp"')
-    video, sep, stamp = key.rpartition(',')
-    if not sep or not video or not stamp.strip().isdigit():
-        raise AVADataError(f'{path}: key {key!r}: expected "video_id,timestamp" with an integer '
-                           'timestamp (e.g. "-5KQ66BBWC4,0902")')
-    return f'{video},{int(stamp):04d}', video
+    video, stamp = parse_key(key, path)
+    return f'{video},{stamp:04d}', video
 
 
 def load_pickle_dict(path: os.PathLike, what: str) -> dict:
@@ -189,3 +195,18 @@ def load_keypoints(path: os.PathLike,
                                f'{proposal_file} has {n_box[k]} boxes there; expected one '
                                '(17, 3) array per proposal box, in the same order')
     return {k: v.astype(np.float32, copy=False) for k, v in kpts.items()}
+
+
+def load_tubes(path: os.PathLike) -> Dict[str, np.ndarray]:
+    """Loads a tube pickle of ``tools/link_tubes.py`` (see the module docstring); the arrays
+    are checked where they are used (``LoadTubeRes4``, against their proposals).
+
+    Raises:
+        AVADataError: naming ``path``: missing (with the command that writes it), unreadable,
+            or not a dict.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AVADataError(f'{path}: tube file not found; write it with tools/link_tubes.py '
+                           f'PROPOSALS.pkl {path} --span T')
+    return load_pickle_dict(path, 'tube')
