@@ -15,6 +15,7 @@ channels (SlowFast R50/R101 res5 with spatial stride 1 on 256x256 input), full-s
 import argparse
 import math
 import statistics
+import sys
 import time
 
 import torch
@@ -207,4 +208,5 @@ def main(argv=None):
             print(f'  {name:<36} {a:7.3f} s  {b:7.3f} s  ({a / b:.2f}x)')
 
 if __name__ == '__main__':
-    main()
+    from ava_eval.cli import run_cli
+    sys.exit(run_cli(main))

@@ -236,4 +236,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from ava_eval.cli import run_cli
+    sys.exit(run_cli(main))

@@ -15,6 +15,7 @@ import os
 import os.path as osp
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 
@@ -129,4 +130,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from ava_eval.cli import run_cli
+    sys.exit(run_cli(main))

@@ -10,6 +10,7 @@ core ``link_video`` alone. Usage::
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -76,4 +77,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from ava_eval.cli import run_cli
+    sys.exit(run_cli(main))
