@@ -8,10 +8,10 @@ resumes, just before the first training epoch after the checkpoint; validation r
 of the states, so whether it runs between two epochs does not change what training draws.
 
 With an epoch-based loop, a run resumed from ``epoch_N.pth`` equals the uninterrupted run at a
-fixed seed (tested). An iteration-based loop resumed mid-epoch replays the data pipeline of the
-skipped batches from the fresh seed (mmengine's ``IterBasedTrainLoop``); restoring the saved
-states before that replay would shift every later draw, so there mmengine's behaviour is kept
-(equal only when the model itself draws no random numbers) and bit equality is not claimed.
+fixed seed (tested). mmengine's ``IterBasedTrainLoop`` resumes from ``iter_N.pth`` by fetching
+and dropping the first N batches again (its sampler then stands where it stood); that replay
+draws from the fresh seed, so the saved states are restored only after it, right before the
+first batch that is trained on: the resumed run then equals the uninterrupted one too (tested).
 """
 import random
 from typing import Optional
@@ -64,11 +64,20 @@ class RandomStateHook(Hook):
                            get_random_state())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        from mmengine.runner import EpochBasedTrainLoop
+        from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
         loop = getattr(runner, '_train_loop', None)
         if (getattr(runner, '_resume', False) and KEY in checkpoint
-                and isinstance(loop, EpochBasedTrainLoop)):
+                and isinstance(loop, (EpochBasedTrainLoop, IterBasedTrainLoop))):
             self._pending = checkpoint[KEY]  # applied once mmengine has finished resuming
+
+    def before_train(self, runner) -> None:
+        from mmengine.runner import IterBasedTrainLoop
+        loop = runner.train_loop
+        if self._pending is not None and isinstance(loop, IterBasedTrainLoop):
+            # the loop fetches loop.iter batches to skip them, then the one it trains on
+            loop.dataloader_iterator = _RestoreBeforeFetch(loop.dataloader_iterator, loop.iter,
+                                                           self._pending)
+            self._pending = None
 
     def before_train_epoch(self, runner) -> None:
         if self._pending is not None:
@@ -82,3 +91,23 @@ class RandomStateHook(Hook):
         if self._outside_val is not None:
             set_random_state(self._outside_val)
             self._outside_val = None
+
+
+class _RestoreBeforeFetch:
+    """A dataloader iterator that restores ``state`` just before its ``skip + 1``-th batch."""
+
+    def __init__(self, iterator, skip: int, state: dict) -> None:
+        self._iterator, self._skip, self._state = iterator, skip, state
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._skip == 0 and self._state is not None:
+            set_random_state(self._state)
+            self._state = None
+        self._skip -= 1
+        return next(self._iterator)
+
+    def __getattr__(self, name):
+        return getattr(self._iterator, name)
