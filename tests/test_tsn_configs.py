@@ -45,6 +45,8 @@ EXPECTED = {
     'tsn_r101_5x1x3_mit_flow': ('ResNet', 2048, 339, 'flow', 224, '22.82'),
 }
 NAMES = sorted(EXPECTED)
+#: The report's Kinetics is Kinetics-600: each Kinetics config has a 600-class child.
+K600 = sorted(n.replace('kinetics400', 'kinetics600') for n in NAMES if 'kinetics400' in n)
 
 
 def _load(name: str, **backbone_overrides) -> Config:
@@ -82,11 +84,33 @@ def _crops(pipeline) -> set:
 
 
 def test_every_tsn_config_is_covered_and_in_the_metafile():
-    assert sorted(p.stem for p in TSN.glob('*.py')) == NAMES
+    assert sorted(p.stem for p in TSN.glob('*.py')) == sorted(NAMES + K600)
     meta = yaml.safe_load((REPO / 'configs' / 'metafile.yml').read_text())
     listed = {m['Config']: m['In Collection'] for m in meta['Models']}
-    for name in NAMES:
+    for name in NAMES + K600:
         assert listed.get(f'configs/recognition/tsn/{name}.py') == 'ava_plugins_recognition'
+
+
+@pytest.mark.parametrize('name', K600)
+def test_kinetics600_child_is_its_parent_with_600_classes(name):
+    """Everything but the class count and the data paths equals the Kinetics-400 config; the
+    built head scores 600 classes; every split reads Kinetics-600 files."""
+    child = Config.fromfile(TSN / f'{name}.py')
+    parent = Config.fromfile(TSN / f'{name.replace("kinetics600", "kinetics400")}.py')
+    model = child.model.to_dict()
+    assert model['cls_head'].pop('num_classes') == 600
+    expected = parent.model.to_dict()
+    expected['cls_head'].pop('num_classes')
+    assert model == expected
+    init_default_scope('mmaction')
+    assert MODELS.build(child.model.cls_head).fc_cls.out_features == 600
+    for split in ('train', 'val', 'test'):
+        got, old = child[f'{split}_dataloader'], parent[f'{split}_dataloader']
+        text = str(got.dataset.ann_file) + str(got.dataset.data_prefix)
+        assert 'kinetics600' in text and 'kinetics400' not in text
+        assert text == (str(old.dataset.ann_file) + str(old.dataset.data_prefix)).replace(
+            'kinetics400', 'kinetics600')
+        assert got.dataset.pipeline == old.dataset.pipeline
 
 
 @pytest.mark.parametrize('name', NAMES)
