@@ -21,29 +21,13 @@ from ava_plugins.apis import (KeyframePrediction, VideoSource, inference_video, 
                               predictions_to_table, smooth_predictions)
 from ava_plugins.evaluation import evaluate_ava, read_ava_csv
 from third_party_data import DEMO_VIDEO
+from tiny_detector import save_random_detector
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ACAR_TINY = osp.join(REPO, 'configs', 'synthetic', 'acar_slowfast_tiny.py')
 DEMO_FPS, DEMO_FRAMES = 6, 57
 # Two persons of the demo video (the arm wrestlers), normalised, with their person scores.
 PERSONS = np.array([[0.05, 0.10, 0.55, 0.98, 0.95], [0.45, 0.15, 0.95, 0.95, 0.85]], np.float32)
-DET_CFG = """
-_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-model = dict(
-    backbone=dict(depth=18, init_cfg=None),
-    neck=dict(in_channels=[64, 128, 256, 512], out_channels=16),
-    rpn_head=dict(in_channels=16, feat_channels=16),
-    roi_head=dict(bbox_roi_extractor=dict(out_channels=16),
-                  bbox_head=dict(in_channels=16, fc_out_channels=32)),
-    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=20), rcnn=dict(score_thr=0.0)))
-test_pipeline = [
-    dict(type='LoadImageFromNDArray'),
-    dict(type='Resize', scale=(256, 192), keep_ratio=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                                          'scale_factor'))
-]
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-"""
 
 
 def load_tool(name):
@@ -113,25 +97,18 @@ def test_demo_video_with_proposals(acar, tmp_path):
 
 def test_demo_video_with_an_mmdet_detector(acar, tmp_path):
     from mmdet.apis import inference_detector, init_detector
-    det_cfg = tmp_path / 'det.py'
-    det_cfg.write_text(DET_CFG)
-    torch.manual_seed(0)
-    det = init_detector(str(det_cfg), None, device='cpu')
-    for p in det.parameters():  # random, not zero-initialised heads: a real score spread
-        torch.nn.init.normal_(p, std=0.05) if p.dim() > 1 else torch.nn.init.normal_(p, std=0.1)
-    det.roi_head.bbox_head.fc_cls.bias.data[0] = 5.0  # favour COCO's person class (0)
-    torch.save({'state_dict': det.state_dict(), 'meta': {}}, tmp_path / 'det.pth')
+    det_cfg, det_ckpt = save_random_detector(tmp_path)
     out, csv = tmp_path / 'out.mp4', tmp_path / 'out.csv'
     result = load_tool('demo_video').main([
         ACAR_TINY, str(acar['ckpt']), str(DEMO_VIDEO), str(out), '--det-config', str(det_cfg),
-        '--det-checkpoint', str(tmp_path / 'det.pth'), '--det-score-thr', '0.6',
+        '--det-checkpoint', str(det_ckpt), '--det-score-thr', '0.6',
         '--out-csv', str(csv), '--score-thr', '0.2', '--interval', '3', '--link-tubes'])
     frames, fps = decode(out)
     assert len(frames) == DEMO_FRAMES and fps == DEMO_FPS
     preds = result['predictions']
     assert [p.second for p in preds] == [0, 3, 6, 9]
     # persons are mmdet's own inference_detector output on the keyframe, person class >= 0.6
-    ref = init_detector(str(det_cfg), str(tmp_path / 'det.pth'), device='cpu')
+    ref = init_detector(str(det_cfg), str(det_ckpt), device='cpu')
     src, _ = decode(DEMO_VIDEO)
     found = 0
     for p in preds:
@@ -255,8 +232,8 @@ def test_tta_config_runs_on_a_video(synthetic_val):
 
 
 def run_tool(*args):
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', 'demo_video.py'), *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO, timeout=300,
+    return subprocess.run([sys.executable, osp.join(REPO, 'tools', 'demo_video.py'),
+                           *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=300,
                           env=dict(os.environ, OMP_NUM_THREADS='1'))
 
 
@@ -272,7 +249,8 @@ def test_demo_video_bad_input_is_one_line(acar, tmp_path):
         ([osp.join(REPO, 'configs/cpn_r50_coco_256x192.py'), acar['ckpt'], DEMO_VIDEO, out,
           '--proposals', acar['props']], 'no detection head'),
         ([osp.join(REPO, 'configs/synthetic/acfb_slowfast_tiny.py'), 'none', DEMO_VIDEO, out,
-          '--proposals', acar['props'], '--video-id', 'demo'], 'LoadBankWindow needs a feature bank'),
+          '--proposals', acar['props'], '--video-id', 'demo'],
+         'LoadBankWindow needs a feature bank'),
         ([*base, DEMO_VIDEO, tmp_path / 'o.gif', '--proposals', acar['props']],
          'o.gif: the output video must end in'),
     ]

@@ -228,7 +228,8 @@ def _dataset_proposals(arr, key: str, thr: float, max_num: int):
     return arr[:, :4], np.ones(len(arr), dtype=np.float32)
 
 
-def _person_label(detector, person_label: Optional[int]) -> int:
+def person_class(detector, person_label: Optional[int] = None) -> int:
+    """The detector's person class index: ``person_label``, else from its class names."""
     if person_label is not None:
         return int(person_label)
     classes = [str(c).lower() for c in (detector.dataset_meta or {}).get('classes', ())]
@@ -238,7 +239,9 @@ def _person_label(detector, person_label: Optional[int]) -> int:
     return classes.index('person')
 
 
-def _detect(detector, frame_rgb: np.ndarray, label: int, thr: float):
+def detect_persons(detector, frame_rgb: np.ndarray, label: int, thr: float):
+    """mmdet's ``inference_detector`` on one ``(H, W, 3)`` RGB frame: boxes of class ``label``
+    scoring >= ``thr``, normalised ``(N, 4)`` float32 by decreasing score, and their scores."""
     from mmdet.apis import inference_detector
     from mmengine.registry import DefaultScope
     h, w = frame_rgb.shape[:2]
@@ -336,7 +339,7 @@ def inference_video(model: torch.nn.Module,
             raise InputError(f'no proposal for video {vid!r} at its keyframes (keys '
                              f'"{vid},{timestamp_start + seconds[0]:04d}", ...)')
     else:
-        label = _person_label(detector, person_label)
+        label = person_class(detector, person_label)
 
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     sample = Compose(copy.deepcopy(before))
@@ -397,7 +400,7 @@ def inference_video(model: torch.nn.Module,
             break
         buffer[i] = frame
         if detector is not None and i in keyframe_at:
-            persons[keyframe_at[i]] = _detect(detector, frame, label, det_score_thr)
+            persons[keyframe_at[i]] = detect_persons(detector, frame, label, det_score_thr)
         while pending and needed[pending[0]][2] <= i:
             predict(pending.pop(0))
         low = min((needed[t][1] for t in pending), default=i + 1)
