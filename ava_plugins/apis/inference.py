@@ -413,11 +413,11 @@ def inference_video(model: torch.nn.Module,
     if pending:  # fewer frames decoded than demuxed packets: the clips end at the last frame
         if last < 0:
             raise InputError(f'{source.path}: no frame could be decoded')
-        for j in range(last + 1, max(needed[t][2] for t in pending) + 1):
-            buffer[j] = buffer[last]
         for t in [t for t in pending if frame_of[t] > last]:
             raise InputError(f'{source.path}: keyframe second {t} lies beyond the last decodable '
                              f'frame ({last})')
+        for j in range(last + 1, max(needed[t][2] for t in pending) + 1):
+            buffer[j] = buffer[last]  # kept: every pending clip starts at or before it
         for t in list(pending):
             predict(t)
     if detector is not None and not any(len(b) for b, _ in persons.values()):
