@@ -6,8 +6,8 @@
         [--interval 1] [--video-id ID] [--timestamp-start 0] [--fps F] [--label-map L]
         [--device cpu] [--cfg-options k=v ...]
 
-VIDEO is a video file (decoded with PyAV: mp4, avi, mkv, webm, ...) or a folder of frames (give
-``--fps``). Persons come from a proposal pickle (mmaction2's ``{"ID,%04d": (N, 5)}``, keyed by
+VIDEO is a video file (decoded with PyAV: what its FFmpeg reads, e.g. mp4) or a folder of
+frames (give ``--fps``). Persons come from a proposal pickle (mmaction2's ``{"ID,%04d": (N, 5)}``, keyed by
 ``--video-id`` and ``--timestamp-start`` + second) or from an mmdet detector (its ``person``
 class). Keyframes every ``--interval`` s; clips are sampled by CONFIG's test pipeline
 (:mod:`ava_plugins.apis.inference`). The output keeps the input's frame count and frame rate;

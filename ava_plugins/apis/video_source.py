@@ -1,7 +1,8 @@
 """Frames of a video file or of a folder of frames, in order, as RGB arrays.
 
 Video files are decoded with PyAV (the stack's pinned ``av``, ``requirements/stack.txt``),
-whatever container and codec its FFmpeg reads (mp4, avi, mkv, webm, ...). A folder of frames is
+whatever container and codec its FFmpeg reads (tested here: mp4 with H.264 and with MPEG-4
+part 2). A folder of frames is
 read with mmcv in file-name order (jpg/jpeg/png/bmp), at the frame rate the caller gives.
 """
 import os

@@ -81,7 +81,7 @@ def _extract(source, frame_dir: str, fps: int, short_side: Optional[int], tick) 
                 img = mmcv.imrescale(img, (short_side, 10 ** 6) if img.shape[0] <= img.shape[1]
                                      else (10 ** 6, short_side))
             mmcv.imwrite(np.ascontiguousarray(img[:, :, ::-1]),
-                         osp.join(frame_dir, FRAME_TMPL.format(j + 1)), auto_mkdir=False)
+                         osp.join(frame_dir, FRAME_TMPL.format(j + 1)))
             j += 1
         tick(1)
     if j == 0:
