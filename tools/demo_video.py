@@ -6,15 +6,15 @@
         [--interval 1] [--video-id ID] [--timestamp-start 0] [--fps F] [--label-map L]
         [--device cpu] [--cfg-options k=v ...]
 
-VIDEO is a video file (decoded with PyAV: what its FFmpeg reads, e.g. mp4) or a folder of
-frames (give ``--fps``). Persons come from a proposal pickle (mmaction2's
-``{"ID,%04d": (N, 5)}``, keyed by ``--video-id`` and ``--timestamp-start`` + second) or from an
-mmdet detector (its ``person`` class). Keyframes every ``--interval`` s; clips are sampled by
-CONFIG's test pipeline (:mod:`ava_plugins.apis.inference`). The output keeps the input's frame count and frame rate;
-each frame shows its nearest keyframe's boxes with their top labels scoring >= ``--score-thr``;
-the CSV has one row ``ID,timestamp,x1,y1,x2,y2,action,score`` (normalised) per (box, class)
-scoring above ``--score-thr``. ``--link-tubes`` links the keyframes' boxes into tubes
-(the project's tube linking) and averages boxes and scores over ``--tube-span`` keyframes.
+VIDEO is a video file (decoded with PyAV: what its FFmpeg reads, e.g. mp4) or a folder of frames
+(give ``--fps``). Persons come from a proposal pickle (mmaction2's ``{"ID,%04d": (N, 5)}``, keyed
+by ``--video-id`` and ``--timestamp-start`` + second) or from an mmdet detector (its ``person``
+class). Keyframes every ``--interval`` s; clips are sampled by CONFIG's test pipeline
+(:mod:`ava_plugins.apis.inference`). The output keeps the input's frame count and frame rate; each
+frame shows its nearest keyframe's boxes with their top labels scoring >= ``--score-thr``; the CSV
+has one row ``ID,timestamp,x1,y1,x2,y2,action,score`` (normalised) per (box, class) scoring above
+``--score-thr``. ``--link-tubes`` links the keyframes' boxes into tubes (the project's tube
+linking) and averages boxes and scores over ``--tube-span`` keyframes.
 """
 import argparse
 import sys
