@@ -256,3 +256,48 @@ def test_detector_proposals_are_mmdets_persons_on_the_keyframes(converted, tmp_p
         assert np.allclose(got, want, atol=1e-5)
         found += len(got)
     assert found > 0
+
+
+VIA = {
+    'project': {'pid': '__VIA_PROJECT_ID__', 'vid_list': ['1']},
+    'config': {},
+    'attribute': {
+        '1': {'aname': 'action', 'anchor_id': 'FILE1_Z1_XY1', 'type': 4,
+              'options': {'0': 'stand', '1': 'walk', '2': 'wave'}},
+        '2': {'aname': 'person_id', 'anchor_id': 'FILE1_Z1_XY1', 'type': 1, 'options': {}}},
+    'file': {'1': {'fid': '1', 'fname': 'clipB.mp4', 'type': 4, 'loc': 1, 'src': ''}},
+    'view': {'1': {'fid_list': ['1']}},
+    'metadata': {
+        '1_a': {'vid': '1', 'flg': 0, 'z': [1.0], 'xy': [2, 20, 10, 40, 40],
+                'av': {'1': '1,2', '2': '3'}},
+        '1_b': {'vid': '1', 'flg': 0, 'z': [1.55], 'xy': [2, 0, 0, 10, 10],
+                'av': {'1': '0', '2': '3'}},          # between seconds: not a keyframe
+        '1_c': {'vid': '1', 'flg': 0, 'z': [0.5, 2.5], 'xy': [], 'av': {'1': '0'}},  # segment
+        '1_d': {'vid': '1', 'flg': 0, 'z': [2.02], 'xy': [2, 0, 0, 96, 64],
+                'av': {'1': '0', '2': '4'}},
+    },
+}
+
+
+def test_via_project_converts_like_the_equivalent_cvat_export(converted, tmp_path):
+    """The VIA project above holds clipB's boxes of the CVAT export (same seconds, boxes,
+    actions, persons): the converted annotation rows are the same."""
+    from ava_plugins.evaluation import read_ava_csv
+    via = tmp_path / 'ann.json'
+    via.write_text(json.dumps(VIA))
+    out = tmp_path / 'out'
+    converted['tool'].main([str(via), '--split', 'train', *converted['common'][:4],
+                            '--out', str(out), '--fps', '5'])
+    gt = read_ava_csv(str(out / 'annotations' / 'train.csv'), is_gt=True)
+    got = sorted(zip(gt.video_names[gt.video_codes].tolist(), gt.timestamps.tolist(),
+                     map(tuple, gt.boxes.round(3).tolist()), gt.labels.tolist(),
+                     gt.scores.astype(int).tolist()))
+    want = sorted((v, t, tuple(np.round(b, 3).tolist()), a, p) for v, t, b, a, p in EXPECTED
+                  if v == 'clipB')
+    assert got == want
+    bad = json.loads(json.dumps(VIA))
+    bad['metadata']['1_a']['av']['1'] = ''
+    via.write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match=r"ann\.json, metadata '1_a': no 'action' value"):
+        converted['tool'].main([str(via), '--split', 'train', *converted['common'][:4],
+                                '--out', str(tmp_path / 'o2'), '--fps', '5'])

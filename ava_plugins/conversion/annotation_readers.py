@@ -16,6 +16,7 @@ Formats:
   without that attribute is an error). The video is the task's ``<source>`` unless given.
 """
 import csv
+import json
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -199,6 +200,64 @@ def read_cvat_video_xml(path: str, video_fps: float, video: Optional[str] = None
             out.append(BoxAnnotation(video, second, coords, actions, person, False, where, frame))
     if not out:
         raise InputError(f'{path}: no box at a whole second of the video ({video_fps:g} fps)')
+    return out
+
+
+def read_via_video_json(path: str, video_fps, action_attribute: str = 'action',
+                        person_attribute: str = 'person_id') -> List[BoxAnnotation]:
+    """Boxes at whole seconds of a VIA 3 video project (module docstring).
+
+    Args:
+        video_fps: the videos' frame rate, or a function of a video file name giving it.
+    """
+    fps_of = video_fps if callable(video_fps) else (lambda name: video_fps)
+    if not osp.isfile(path):
+        raise InputError(f'{path}: annotation file not found')
+    try:
+        with open(path) as f:
+            project = json.load(f)
+    except ValueError as err:
+        raise InputError(f'{path}: not a JSON file ({err})') from None
+    if not isinstance(project, dict) or not all(k in project for k in (
+            'attribute', 'file', 'view', 'metadata')):
+        raise InputError(f'{path}: expected a VIA 3 project (keys attribute, file, view, '
+                         'metadata)')
+    attrs = project['attribute']
+    by_name = {a.get('aname'): (aid, a) for aid, a in attrs.items()}
+    if action_attribute not in by_name:
+        raise InputError(f'{path}: no attribute named {action_attribute!r} (attributes: '
+                         f'{sorted(map(str, by_name))})')
+    action_id, action_attr = by_name[action_attribute]
+    options = {str(k): v for k, v in (action_attr.get('options') or {}).items()}
+    person_id = by_name.get(person_attribute, (None,))[0]
+    out = []
+    for n, (key, region) in enumerate(project['metadata'].items()):
+        where = f'{path}, metadata {key!r}'
+        xy, z = region.get('xy') or [], region.get('z') or []
+        if len(z) != 1 or len(xy) != 5 or xy[0] != 2:
+            continue  # a temporal segment or another shape: not a box at one time
+        try:
+            files = project['view'][str(region['vid'])]['fid_list']
+            video = project['file'][str(files[0])]['fname']
+        except (KeyError, IndexError, TypeError):
+            raise InputError(f'{where}: its view {region.get("vid")!r} names no file') from None
+        t, fps = float(z[0]), float(fps_of(video))
+        second = int(round(t))
+        if int(round(t * fps)) != int(round(second * fps)):
+            continue  # not a keyframe
+        x, y, w, h = (float(v) for v in xy[1:])
+        value = str((region.get('av') or {}).get(action_id, '')).strip()
+        actions = [options.get(v.strip(), v.strip()) for v in value.split(',') if v.strip()]
+        if not actions:
+            raise InputError(f'{where}: no {action_attribute!r} value')
+        person = n
+        if person_id is not None:
+            person = _number(str((region.get('av') or {}).get(person_id, '')), person_attribute,
+                             where, integer=True)
+        out.append(BoxAnnotation(video, second, (x, y, x + w, y + h), actions, person, False,
+                                 where, int(round(t * fps))))
+    if not out:
+        raise InputError(f'{path}: no box at a whole second of its videos')
     return out
 
 
