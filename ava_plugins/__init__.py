@@ -3,8 +3,9 @@
 Importing this package applies the stack compatibility fixes (:mod:`ava_plugins.compat`) and
 registers every module of the project into the OpenMMLab registries (mmdet's ``MODELS`` for
 RoI heads, bbox heads and their losses; mmaction2's for datasets, transforms, metrics and the
-tube-slots hook; mmpose's for pose models; mmengine's ``HOOKS`` for the random-state hook), and
-makes mmengine write local files (checkpoints) atomically (:mod:`ava_plugins.engine.atomic_backend`).
+tube-slots hook; mmpose's for pose models; mmengine's ``HOOKS`` for the random-state and
+stale-temporaries hooks), and makes mmengine write local files (checkpoints, last_checkpoint)
+atomically (:mod:`ava_plugins.engine.atomic_backend`).
 """
 from . import compat  # noqa: F401  (must come first)
 from . import datasets, ensemble, evaluation, models, structures  # noqa: F401

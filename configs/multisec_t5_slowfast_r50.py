@@ -5,10 +5,11 @@ https://research.google.com/ava/challenge.html, Sec. 1.2, on the stage-1 config
 (``multisec_baseline_slowfast_r50.py``; same assigner, 1:3 sampler of 40 proposals):
 
 * inputs: per keyframe, 5 keyframes sampled uniformly over the T = 5 seconds of each proposal's
-  linked tube (``tools/link_tubes.py --span 5``), their res4 volumes read from the cache
-  (``tools/extract_bank.py configs/multisec_res4_cache_slowfast_r50.py STAGE1.pth --feature
-  res4 --max-per-second 1``) by ``LoadTubeRes4``; no frame is decoded and no augmentation is
-  possible on cached features; tubes bridge one missed detection by interpolation
+  linked tube (``tools/link_tubes.py --span 5`` on the stage-1 proposal files: the RPN
+  proposals for training, the FAIR detections for validation), their res4 volumes read from
+  the cache (``tools/extract_bank.py configs/multisec_res4_cache_slowfast_r50.py STAGE1.pth
+  --feature res4 --max-per-second 1``) by ``LoadTubeRes4``; no frame is decoded and no
+  augmentation is possible on cached features; tubes bridge one missed detection by interpolation
   (``--max-gap 1``, our choice), and ``TubeSlotsHook`` logs the fraction of slots that still
   borrow the nearest valid keyframe's box and volume (``train/tube_borrowed``);
 * model: ``MultiSecFastRCNN`` runs res5 of both pathways on the cached volumes (res1-4 and the

@@ -15,7 +15,15 @@ Report "Three Branches: Detecting Actions With Richer Features", https://arxiv.o
   the union of the clip's person labels, weight ``global_loss_weight``), pooled feature
   concatenated to every RoI;
 * classifier: dropout 0.5, linear; pose-softmax focal loss (``gamma = 2``) over the 60 AVA
-  challenge classes (pose ids 1-14);
+  challenge classes (pose ids 1-14), weighted and normalised as the team's own code base,
+  AlphAction (github.com/MVIG-SJTU/AlphAction, ``ActionLossComputation`` with its default
+  ``POSE_LOSS_WEIGHT`` 1.2 and object / person weights equal to their class counts, multiplied
+  in by its trainer): ``(1.2 x sum of the pose softmax-focal terms + sum of every sigmoid-focal
+  term) / number of boxes``, the box count of the whole distributed batch (AlphAction's
+  all-reduced ``avg_box_num``): ``pose_weight=1.2``, ``loss_normalizer='rois'``,
+  ``global_roi_mean=True``. (mmaction2's mean over the ``n x 60`` elements would make every
+  step 60x smaller at the same lr.) A person without a pose label gets no pose term (AlphAction
+  takes the ``argmax`` of its all-zero pose labels: ours, see ``PoseSoftmaxFocalLoss``);
 * data: short side 256, random flip, colour jitter, box jitter of the training RoIs; training
   on ground-truth boxes (mmaction2's sampler adds them; proposals with IoU >= 0.9 to a ground
   truth also count, as in every mmaction2 AVA config); testing on detections with score
@@ -99,8 +107,12 @@ model = dict(
             multilabel=True,
             cls_bias=True,
             dropout_ratio=0.5,
+            # AlphAction's normalisation: sum over classes / boxes of the whole batch
+            loss_normalizer='rois',
+            global_roi_mean=True,
             # the head passes its class_ids and pose_id_range to the loss
-            loss_cls=dict(type='PoseSoftmaxFocalLoss', gamma=2.0, alpha=None))))
+            loss_cls=dict(type='PoseSoftmaxFocalLoss', gamma=2.0, alpha=None,
+                          pose_weight=1.2))))
 
 lfb_window = dict(type='LoadLFBWindow', bank_dir=lfb_bank_dir, half_width=lfb_half_width,
                   max_items=lfb_max_items)

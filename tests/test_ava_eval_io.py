@@ -1,15 +1,17 @@
-"""Tests of the AVA evaluation readers: the fast CSV parser, errors naming file and line, and
-the documented, counted skips."""
+"""Tests of the AVA evaluation readers: the fast CSV parser, errors naming file and line, the
+documented, counted skips, and the numpy-only evaluation tool."""
+import gzip
 import os.path as osp
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
 
-from ava_plugins.evaluation import (AVAEvalWarning, AVAInputError, AVATable, evaluate_ava,
-                                    read_ava_csv, read_exclusions, read_label_map,
-                                    write_ava_csv)
-from ava_plugins.evaluation.csv_parser import parse_numeric_csv
+from ava_eval import (AVAEvalWarning, AVAInputError, AVATable, evaluate_ava, read_ava_csv,
+                      read_exclusions, read_label_map, write_ava_csv)
+from ava_eval.csv_parser import parse_numeric_csv
 
 from third_party_data import AVA_DATASET_DIR as DATASET_DIR, EVAL_DIR, LABEL_MAP_60
 
@@ -40,9 +42,26 @@ def test_fast_parser_is_bitwise_python_float(tmp_path):
     assert [names[c] for c in codes] == [line.split(',')[0].encode() for line in lines]
 
 
+def test_fixed_layout_columns_are_bitwise_python_float(tmp_path):
+    """Columns of one layout per block (as result files are written: "0.123", "0902") take
+    the column-wise path, up to 15 digits; every value still equals float(text)."""
+    rng = np.random.default_rng(1)
+    n = 5000
+    cols = [rng.integers(0, 10**15, n) / 10**15, rng.random(n), rng.random(n) * 100, rng.random(n)]
+    texts = [[f'{cols[0][i]:.14f}', f'{cols[1][i]:.3f}', f'{cols[2][i]:09.5f}',
+              f'.{int(cols[3][i] * 9999):04d}'] for i in range(n)]
+    lines = [f'v{i % 3},{902 + i % 7:04d},{",".join(t)},{i % 9 + 1},{i % 10}.'
+             for i, t in enumerate(texts)]
+    path = _write(tmp_path, 'f.csv', '\n'.join(lines) + '\n')
+    _, _, parsed = parse_numeric_csv(path, 8, (1, 6))
+    expected = np.array([[float(x) for x in line.split(',')[1:]] for line in lines]).T
+    assert parsed.tobytes() == expected.tobytes()
+
+
 @pytest.mark.parametrize('text', [
     'v,902,1e-05,0.2,0.5,0.6,1,0.5\n',          # exponent
-    'v,902,0.123456789,0.2,0.5,0.6,1,0.5\n',    # more than 8 characters
+    'v,902,0.123456789,0.2,0.5,0.6,1,0.5\nv,902,0.12345678912,0.2,0.5,0.6,1,0.5\n',  # > 8
+    # characters, in two layouts
     'v,902,0.1,0.2,0.5,0.6,1,0.5\n\nv,903,0.1,0.2,0.5,0.6,1,0.5\n',  # blank line
     'v,902, 0.1,0.2,0.5,0.6,1,0.5\n',           # space
 ])
@@ -66,6 +85,55 @@ def test_read_gt_fixture_and_keyframe_keys(tmp_path):
     assert t.scores.tolist() == [0.0, 0.0, 1.0]  # person ids
 
 
+def test_quoted_ids_fast_and_long_ids_whole(tmp_path):
+    """Ids quoted as a whole ("v1", as pandas writes them) stay on the fast parser and are read
+    without quotes; ids of 200 characters sharing their first 128 stay distinct."""
+    path = _write(tmp_path, 'q.csv', '"v1",0902,0.1,0.2,0.5,0.6,1,0.5\n"v,2",0903,0,0,1,1,1,1\n'
+                  '"v1",0902,0.1,0.2,0.5,0.6,3,0.25\n')
+    assert parse_numeric_csv(_write(tmp_path, 'r.csv', '"v1",0902,0.1,0.2,0.5,0.6,1,0.5\n'),
+                             8, (1, 6)) is not None
+    t = read_ava_csv(path, is_gt=False)
+    assert t.video_names[t.video_codes].tolist() == ['v1', 'v,2', 'v1']
+    assert t.scores.tolist() == [0.5, 1.0, 0.25]
+    a, b = 'x' * 128 + 'a' * 72, 'x' * 128 + 'b' * 72
+    t = read_ava_csv(_write(tmp_path, 'l.csv', f'{a},902,0,0,1,1,1,0.5\n{b},902,0,0,1,1,1,0.5\n'),
+                     is_gt=False)
+    assert t.video_names[t.video_codes].tolist() == [a, b]
+
+
+def test_mixed_ground_truth_columns_as_official(tmp_path):
+    """The official reader takes 7- and 8-column ground-truth rows in one file (score 1.0
+    for the 7-column ones); strict keeps the first row's column count."""
+    path = _write(tmp_path, 'm.csv', 'v,902,0,0,1,1,1,5\nv,902,0,0,.5,.5,2\n')
+    t = read_ava_csv(path, is_gt=True)
+    assert t.scores.tolist() == [5.0, 1.0] and t.labels.tolist() == [1, 2]
+    with pytest.raises(AVAInputError, match=r'm\.csv, line 2: expected 8 columns'):
+        read_ava_csv(path, is_gt=True, strict=True)
+
+
+def test_gzip_and_non_utf8_files_are_one_line_errors(tmp_path):
+    gz = tmp_path / 'd.csv.gz'
+    gz.write_bytes(gzip.compress(b'v,902,0,0,1,1,1,0.5\n'))
+    with pytest.raises(AVAInputError, match=r'd\.csv\.gz: the detection file is gzip-compressed'):
+        read_ava_csv(str(gz), is_gt=False)
+    latin = tmp_path / 'l.csv'
+    latin.write_bytes(b'v,902,0,0,1,1,1,0.5\nv\xe9,902,0,0,1,1,1,0.5\n')
+    with pytest.raises(AVAInputError, match=r'l\.csv, line 2: not UTF-8 text'):
+        read_ava_csv(str(latin), is_gt=False)
+
+
+def test_boxes_used_as_given_are_recorded(tmp_path):
+    """Default: coordinates outside [0, 1], zero-area and inverted GT boxes are read as given
+    and recorded per kind (the evaluator counts them); strict refuses them (below)."""
+    path = _write(tmp_path, 'g.csv', GOOD + 'v2,903,0.5,0,1.024,1,1,2\nv2,903,0.5,0,0.5,1,1,3\n'
+                  'v2,903,0.5,0,0.4,1,1,4\n')
+    t = read_ava_csv(path, is_gt=True)
+    assert t.boxes[3].tolist() == [0.5, 0.0, 1.024, 1.0]
+    assert {k: v.tolist() for k, v in t.box_rows.items()} == {
+        'outside': [3], 'zero_area': [4], 'inverted': [5]}
+    assert t.num_clipped == 0
+
+
 @pytest.mark.parametrize('text,message', [
     (GOOD + 'v2,903,0,0,1,1\n', r'g\.csv, line 4: expected 8 columns .*got 6'),
     (GOOD + 'v2,903,0,0,1,x,1,2\n', r'g\.csv, line 4, column 6: expected a number'),
@@ -77,7 +145,7 @@ def test_read_gt_fixture_and_keyframe_keys(tmp_path):
 def test_bad_ground_truth_names_file_and_line(tmp_path, text, message):
     path = _write(tmp_path, 'g.csv', text)
     with pytest.raises(AVAInputError, match=message):
-        read_ava_csv(path, is_gt=True)
+        read_ava_csv(path, is_gt=True, strict=True)
 
 
 def test_bad_detections_and_missing_files(tmp_path):
@@ -111,8 +179,9 @@ def test_exclusions_fixture(tmp_path):
 
 
 def test_counted_skips_warn(tmp_path):
-    """Classes outside the label map, degenerate detection boxes and near-[0, 1] coordinates
-    are the documented skips: counted in ``skipped`` and warned about with the count."""
+    """Classes outside the label map, degenerate detection boxes and coordinates outside
+    [0, 1] are counted in ``skipped`` and warned about with the count and the first line;
+    strict clips coordinates within 1e-3 instead (the earlier rule)."""
     gt = _write(tmp_path, 'g.csv', 'v,1000,0.1,0.1,0.5,0.5,1,0\nv,1000,0.1,0.1,1.0004,0.5,99,1\n')
     det = _write(tmp_path, 'd.csv', 'v,1000,0.1,0.1,0.5,0.5,1,0.9\nv,1000,0.1,0.1,0.1,0.5,1,0.8\n'
                  'v,1000,0.1,0.1,0.5,0.5,99,0.7\nv,1000,-0.0005,0.1,0.5,0.5,1,0.6\n')
@@ -120,14 +189,19 @@ def test_counted_skips_warn(tmp_path):
         res = evaluate_ava(gt, det, {1: 'one'})
     text = ' '.join(str(w.message) for w in record)
     assert '1 ground-truth rows have action ids outside the label map' in text
-    assert '1 detection boxes have x2 <= x1' in text
-    assert '1 ground-truth rows had coordinates outside [0, 1]' in text
+    assert 'd.csv, line 2: 1 detection boxes have x2 <= x1' in text
+    assert 'g.csv, line 2: 1 ground-truth rows have box coordinates outside [0, 1]' in text
+    assert 'd.csv, line 4: 1 detection rows have box coordinates outside [0, 1]' in text
     assert res.skipped['det_outside_label_map'] == 1
     assert res.skipped['det_degenerate'] == 1
-    assert res.skipped['det_clipped'] == 1
+    assert res.skipped['det_outside_unit_box'] == 1 and res.skipped['gt_outside_unit_box'] == 1
     assert res.num_det[1] == 2
-    # TP (0.9), then the clipped duplicate (0.6) is a FP: AP 1.0.
+    # TP (0.9), then the duplicate at x1 = -0.0005 (IoU 0.799 with the taken box) is a FP.
     assert res.per_class == {1: 1.0}
+    with pytest.warns(AVAEvalWarning) as record:
+        strict = evaluate_ava(gt, det, {1: 'one'}, strict=True)
+    assert any('had coordinates outside' in str(w.message) for w in record)
+    assert strict.skipped['det_clipped'] == 1 and strict.per_class == {1: 1.0}
 
 
 def test_no_detection_on_a_gt_keyframe_warns(tmp_path):
@@ -178,6 +252,32 @@ def test_eval_ava_cli_writes_json_and_plot(tmp_path, capsys):
     assert data['groups']['object_manipulation'] is None
     assert png.read_bytes()[:4] == b'\x89PNG'
     assert 'frame-mAP@0.5    9.39' in capsys.readouterr().out
-    from ava_plugins.engine.cli import run_cli
+    from ava_eval.cli import run_cli
     assert run_cli(cli.main, [args[0], str(tmp_path / 'none.csv')] + args[2:]) == 2
     assert 'none.csv: detection file not found' in capsys.readouterr().err
+    wide = _write(tmp_path, 'wide.csv', open(args[1]).read().replace(',0.', ',1.0', 1))
+    assert run_cli(cli.main, [args[0], wide] + args[2:]) == 0
+    assert 'outside [0, 1]' in capsys.readouterr().err
+    assert run_cli(cli.main, [args[0], wide] + args[2:] + ['--strict']) == 2
+    assert 'box coordinates must be normalised' in capsys.readouterr().err
+
+
+def test_eval_tool_imports_no_torch():
+    """The evaluator and tools/eval_ava.py load numpy and the standard library only, not the
+    stack that ``import ava_plugins`` registers (torch, mmengine, mmaction2, ...)."""
+    heavy = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmaction', 'mmpose', 'ava_plugins')
+    repo = osp.join(osp.dirname(__file__), '..')
+    code = ('import runpy, sys\n'
+            f'sys.argv = ["eval_ava", {osp.join(EVAL_DIR, "gt.csv")!r}, '
+            f'{osp.join(EVAL_DIR, "pred.csv")!r}, "--label-map", '
+            f'{osp.join(EVAL_DIR, "action_list.txt")!r}]\n'
+            'try:\n    runpy.run_path("tools/eval_ava.py", run_name="__main__")\n'
+            'except SystemExit as e:\n    assert not e.code, e.code\n'
+            f'print(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}))\n'
+            'import ava_eval\n'
+            f'print(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}))\n')
+    out = subprocess.run([sys.executable, '-c', code], cwd=repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert 'frame-mAP@0.5    9.39' in out.stdout
+    assert lines[-2:] == ['[]', '[]'], out.stdout[-500:]

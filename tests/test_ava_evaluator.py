@@ -1,11 +1,13 @@
-"""Tests of the vectorised AVA frame-mAP evaluator (ava_plugins.evaluation.frame_ap).
+"""Tests of the vectorised AVA frame-mAP evaluator (ava_eval.frame_ap).
 
 References: (1) an independent loop-based implementation of the official rules (below:
 ActivityNet ``get_ava_performance.py`` + the TF object-detection per-image evaluation and
-metrics), compared exactly, ties and the top-50 heap included; (2) mmaction2's ``ava_eval``
-on every case where it is right (the fixture and randomised tie-free cases); (3) hand-worked
-tiny cases; (4) explicit tests of the cases where mmaction2 is wrong.
+metrics), compared exactly, ties, the top-50 heap, boxes outside [0, 1] or of zero area and
+the CSV dialect (quoting, long ids) included; (2) mmaction2's ``ava_eval`` on every case
+where it is right (the fixture and randomised tie-free cases); (3) hand-worked tiny cases;
+(4) explicit tests of the cases where mmaction2 is wrong.
 """
+import csv
 import heapq
 import os.path as osp
 import warnings
@@ -14,8 +16,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from ava_plugins.evaluation import AVAEvalWarning, evaluate_ava
-from ava_plugins.evaluation.frame_ap import _replay_heap, _top_k_mask
+from ava_eval import AVAEvalWarning, AVAInputError, evaluate_ava
+from ava_eval.frame_ap import _replay_heap, _top_k_mask
 
 from third_party_data import EVAL_DIR
 # mmaction2's ava_eval averages empty AVA groups (np.nanmean of []).
@@ -114,6 +116,8 @@ def reference_ava(gt_rows, det_rows, class_ids, excluded=(), official=False,
         gts = gt.get(key, [])
         for c in sorted({d[1] for d in dets}):
             class_gts = [g for g in gts if g[1] == c]
+            if any(g[2] > g[4] or g[3] > g[5] for g in class_gts):
+                raise ValueError('Invalid box data')  # np_box_list.BoxList of the class's GT
             taken = [False] * len(class_gts)
             for d in (d for d in dets if d[1] == c):
                 best, best_j = -1.0, -1
@@ -135,9 +139,11 @@ def reference_ava(gt_rows, det_rows, class_ids, excluded=(), official=False,
 
 def random_case(seed, n_frames=25, class_ids=(1, 2, 3, 5, 8), grid=0.05, score_levels=None,
                 dets_per_frame=(5, 90), outside_ids=(99, ), degenerate=0.03, only_det_frames=4,
-                with_person_id=True):
+                with_person_id=True, wild=False):
     """Random GT / detection rows on a coarse box grid, so that equal scores, equal IoUs,
-    IoU exactly 0.5, duplicate boxes and the top-50 boundary all occur."""
+    IoU exactly 0.5, duplicate boxes and the top-50 boundary all occur. ``wild``: boxes also
+    reach outside [0, 1] (x2 = 1.024 and the like, in GT and detections) and some GT boxes
+    have zero area."""
     rng = np.random.default_rng(seed)
     videos = ['vidA', 'vid_B', '-Cc0']
     frames = list(dict.fromkeys(
@@ -149,9 +155,20 @@ def random_case(seed, n_frames=25, class_ids=(1, 2, 3, 5, 8), grid=0.05, score_l
         return [round(x1, 4), round(y1, 4), round(min(x1 + w, 1.0), 4),
                 round(min(y1 + h, 1.0), 4)]
 
+    def wild_box():
+        b = box()
+        if rng.random() < 0.3:  # past the right or bottom edge, or before the left edge
+            b[2 + rng.integers(2)] = 1.024 + rng.integers(0, 3) * grid / 2
+        if rng.random() < 0.15:
+            b[rng.integers(2)] = -0.01 - rng.integers(0, 2) * grid / 2
+        if rng.random() < 0.08:  # zero width or height
+            k = rng.integers(2)
+            b[k + 2] = b[k]
+        return [round(v, 4) for v in b]
+
     gt, det, persons = [], [], {}
     for f in frames:
-        ps = [box() for _ in range(rng.integers(1, 4))]
+        ps = [(wild_box() if wild else box()) for _ in range(rng.integers(1, 4))]
         if rng.random() < 0.2:
             ps.append(list(ps[0]))
         persons[f] = ps
@@ -165,7 +182,8 @@ def random_case(seed, n_frames=25, class_ids=(1, 2, 3, 5, 8), grid=0.05, score_l
         ps = persons.get(f) or [box() for _ in range(2)]
         for _ in range(rng.integers(*dets_per_frame)):
             b = list(ps[rng.integers(len(ps))])
-            b = [round(min(max(v + rng.integers(-2, 3) * grid / 2, 0.0), 1.0), 4) for v in b]
+            lo, hi = (-0.05, 1.05) if wild else (0.0, 1.0)
+            b = [round(min(max(v + rng.integers(-2, 3) * grid / 2, lo), hi), 4) for v in b]
             if rng.random() < degenerate:
                 b[2] = b[0]
             c = int(rng.choice(list(class_ids) + list(outside_ids)))
@@ -186,8 +204,9 @@ def write_rows(path, rows):
 
 
 def read_rows(path):
-    with open(path) as f:
-        return [line.strip().split(',') for line in f if line.strip()]
+    """The rows as the official reader sees them: Python's csv module."""
+    with open(path, newline='') as f:
+        return [row for row in csv.reader(f) if row]
 
 
 CASES = [(seed, levels, grid) for seed in range(6)
@@ -231,6 +250,109 @@ def test_ties_and_heap_order_matter(tmp_path):
         for t in kept.get((r[0], int(r[1])), []))]
     file_order, _ = reference_ava(gt_rows, rows_in_file_order, ids, official=False)
     assert official != file_order
+
+
+WILD = [(seed, levels) for seed in range(4) for levels in (None, (0.1, 0.3, 0.5, 0.9))]
+
+
+@pytest.mark.parametrize('seed,levels', WILD)
+def test_boxes_as_given_equal_official_reference(tmp_path, seed, levels):
+    """Boxes outside [0, 1] (x2 = 1.024, x1 = -0.01, ...) and zero-area ground truth are
+    scored as the official evaluator scores them: APs equal to the reference to 1e-9 in every
+    mode; each kind is counted in one warning naming the file and first line."""
+    ids = (1, 2, 3, 5, 8)
+    gt, det, frames, extra = random_case(seed, score_levels=levels, wild=True)
+    gt_csv = write_rows(tmp_path / 'gt.csv', gt)
+    det_csv = write_rows(tmp_path / 'det.csv', det)
+    gt_rows, det_rows = read_rows(gt_csv), read_rows(det_csv)
+    assert any(float(v) > 1 or float(v) < 0 for r in gt_rows for v in r[2:6])
+    assert any(float(r[2]) == float(r[4]) or float(r[3]) == float(r[5]) for r in gt_rows)
+    excluded = [frames[0], extra[0]]
+    label_map = {i: f'a{i}' for i in ids}
+    for official in (False, True):
+        for ignore in (False, True):
+            ref, ref_map = reference_ava(gt_rows, det_rows, ids, excluded, official, ignore)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always', AVAEvalWarning)
+                res = evaluate_ava(gt_csv, det_csv, label_map, excluded, official, ignore)
+            assert res.per_class.keys() == ref.keys()
+            for c, value in ref.items():
+                assert (value is None) == (res.per_class[c] is None)
+                assert value is None or abs(res.per_class[c] - value) <= 1e-9, (c, official)
+            assert abs(res.mAP - ref_map) <= 1e-9
+            text = [str(w.message) for w in caught]
+            first_gt = 1 + next(i for i, r in enumerate(gt_rows)
+                                if any(float(v) < 0 or float(v) > 1 for v in r[2:6]))
+            assert any(t.startswith(f'{gt_csv}, line {first_gt}: ') and
+                       'ground-truth rows have box coordinates outside [0, 1]' in t
+                       for t in text), text
+            assert any('ground-truth boxes have zero area' in t for t in text)
+            assert any('detection rows have box coordinates outside [0, 1]' in t for t in text)
+    with pytest.raises(AVAInputError, match=r'gt\.csv, line \d+: box coordinates must be norm'):
+        evaluate_ava(gt_csv, det_csv, label_map, strict=True)
+
+
+def test_inverted_ground_truth_box_as_official(tmp_path):
+    """A GT box with x2 < x1 counts as a missed GT where no detection of its class is on its
+    keyframe (the official evaluator never builds its box list there) and is an error naming
+    the line where one is (the official ``BoxList`` raises)."""
+    a, inv = [0.1, 0.1, 0.4, 0.4], [0.6, 0.1, 0.5, 0.4]
+    gt_rows = [['v', '1000', *a, 1, 0], ['v', '1000', *inv, 2, 1]]
+    gt = write_rows(tmp_path / 'gt.csv', gt_rows)
+    det_ok = write_rows(tmp_path / 'd1.csv', [['v', '1000', *a, 1, 0.9],
+                                              ['w', '1000', *a, 2, 0.5]])
+    ref, ref_map = reference_ava(read_rows(gt), read_rows(det_ok), [1, 2])
+    with pytest.warns(AVAEvalWarning, match=r'gt\.csv, line 2: 1 ground-truth boxes have x2 < x1'):
+        res = evaluate_ava(gt, det_ok, [1, 2])
+    assert res.per_class == ref == {1: 1.0, 2: 0.0} and res.mAP == ref_map
+    det_bad = write_rows(tmp_path / 'd2.csv', [['v', '1000', *a, 2, 0.9]])
+    with pytest.raises(ValueError, match='Invalid box data'):
+        reference_ava(read_rows(gt), read_rows(det_bad), [1, 2])
+    with pytest.raises(AVAInputError, match=r'gt\.csv, line 2: ground-truth box .* detections '
+                       'of action 2 lie on its keyframe'):
+        evaluate_ava(gt, det_bad, [1, 2])
+    with pytest.raises(AVAInputError, match=r'gt\.csv, line 2: ground-truth box needs x2 > x1'):
+        evaluate_ava(gt, det_ok, [1, 2], strict=True)
+
+
+def _typed(row):
+    """A detection row as pandas holds it (numbers as numbers) for csv.writer."""
+    return [row[0], int(row[1]), *(float(v) for v in row[2:6]), int(row[6]), float(row[7])]
+
+
+@pytest.mark.parametrize('dialect', ['nonnumeric', 'all', 'comma_ids', 'long_ids'])
+def test_csv_dialects_give_the_official_result(tmp_path, dialect):
+    """Quoted ids (pandas' QUOTE_NONNUMERIC), every field quoted (QUOTE_ALL), quoted ids with
+    a comma, and ids longer than 128 characters sharing their first 128: read as Python's csv
+    module reads them (the official reader), scored as the official reference scores them."""
+    ids = (1, 2, 3, 5, 8)
+    gt, det, frames, _ = random_case(7)
+    rename = {'comma_ids': {'vidA': 'vid,A', 'vid_B': 'vid,B', '-Cc0': '-Cc0'},
+              'long_ids': {v: 'p' * 128 + v for v in ('vidA', 'vid_B', '-Cc0')}}.get(
+                  dialect, {})
+    gt = [[rename.get(r[0], r[0])] + r[1:] for r in gt]
+    det = [[rename.get(r[0], r[0])] + r[1:] for r in det]
+    quoting = {'nonnumeric': csv.QUOTE_NONNUMERIC, 'all': csv.QUOTE_ALL}.get(
+        dialect, csv.QUOTE_MINIMAL)
+    gt_csv, det_csv = str(tmp_path / 'gt.csv'), str(tmp_path / 'det.csv')
+    with open(gt_csv, 'w', newline='') as f:
+        csv.writer(f, lineterminator='\n').writerows(gt)
+    with open(det_csv, 'w', newline='') as f:
+        csv.writer(f, quoting=quoting, lineterminator='\n').writerows(_typed(r) for r in det)
+    plain = write_rows(tmp_path / 'plain.csv', det)
+    gt_rows, det_rows = read_rows(gt_csv), read_rows(det_csv)
+    assert len({r[0] for r in det_rows}) == 3
+    excluded = [(rename.get(frames[0][0], frames[0][0]), frames[0][1])]
+    for official in (False, True):
+        ref, ref_map = reference_ava(gt_rows, det_rows, ids, excluded, official)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', AVAEvalWarning)
+            res = evaluate_ava(gt_csv, det_csv, ids, excluded, official)
+        assert res.per_class == ref and res.mAP == ref_map and ref_map > 0.1
+        if dialect in ('nonnumeric', 'all'):
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', AVAEvalWarning)
+                assert evaluate_ava(gt_csv, plain, ids, excluded, official).mAP == ref_map
 
 
 def test_top_k_mask_matches_heap_replay():

@@ -10,7 +10,7 @@ import torch
 from mmengine.logging import MMLogger
 
 import ava_plugins  # noqa: F401  (registers AVAFrameMetric)
-from ava_plugins.evaluation import AVAEvalWarning, evaluate_ava
+from ava_plugins.evaluation import AVAEvalWarning, AVAInputError, evaluate_ava
 from ava_plugins.evaluation.ava_metric import resolve_out_dir
 from mmaction.registry import METRICS
 
@@ -118,3 +118,24 @@ def test_keyframe_without_boxes_adds_no_rows(tmp_path):
     with_empty = metric.compute_metrics(metric.results)
     metric.results = metric.results[1:]
     np.testing.assert_equal(metric.compute_metrics(metric.results), with_empty)  # NaN == NaN
+
+
+def test_strict_refuses_boxes_the_default_uses_as_given(tmp_path):
+    """A ground-truth x2 of 1.024: the default scores it as the official evaluator does (equal
+    to evaluate_ava on the same files); strict=True stops with the line named."""
+    gt = tmp_path / 'gt.csv'
+    gt.write_text(open(GT).read().replace('0.278,0.203,0.964,', '0.278,0.203,1.024,', 1))
+    samples = _samples_from_pred_csv()
+    cfg = dict(type='AVAFrameMetric', ann_file=str(gt), exclude_file=None, label_file=LABELS,
+               num_classes=4, save_plot=False)
+    metric = METRICS.build(dict(cfg, out_dir=str(tmp_path / 'a')))
+    metric.process(None, samples)
+    with pytest.warns(AVAEvalWarning, match=r'gt\.csv, line 1: 1 ground-truth rows have box '
+                      r'coordinates outside \[0, 1\]'):
+        metrics = metric.evaluate(len(samples))
+    with pytest.warns(AVAEvalWarning):
+        assert metrics['mAP/overall'] == evaluate_ava(str(gt), PRED, LABELS).mAP
+    strict = METRICS.build(dict(cfg, out_dir=str(tmp_path / 'b'), strict=True))
+    strict.process(None, samples)
+    with pytest.raises(AVAInputError, match=r'gt\.csv, line 1: box coordinates must be norm'):
+        strict.evaluate(len(samples))

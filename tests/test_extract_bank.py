@@ -45,6 +45,16 @@ def extract(repo_root, args, nproc=1):
     return out.stdout
 
 
+def load_tool(repo_root):
+    """tools/extract_bank.py as a module, to run in this process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'extract_bank_tool', os.path.join(repo_root, 'tools/extract_bank.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
 def test_bank_holds_pooled_roi_features(checkpoint, tiny_ava, repo_root, tmp_path):
     bank_dir = tmp_path / 'bank'
     opts = ['--cfg-options', *data_options(tiny_ava)]
@@ -200,19 +210,14 @@ def test_gt_boxes_bank_holds_the_annotated_persons(checkpoint, tiny_ava, repo_ro
     """``--boxes gt`` (ACAR-Net's training banks): one item per annotated person of each
     keyframe, at its GT box with score 1, equal to the pooled features at that box."""
     import csv
-    import importlib.util
 
     from mmaction.registry import DATASETS
     from mmdet.registry import MODELS
     from mmengine.runner import load_checkpoint
-    spec = importlib.util.spec_from_file_location(
-        'extract_bank_tool', os.path.join(repo_root, 'tools/extract_bank.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     bank_dir = tmp_path / 'gt_bank'
-    tool.main([os.path.join(repo_root, CONFIG), str(checkpoint), '--out', str(bank_dir),
-               '--boxes', 'gt', '--max-per-second', '10', '--cfg-options',
-               *data_options(tiny_ava)])
+    load_tool(repo_root).main([os.path.join(repo_root, CONFIG), str(checkpoint), '--out',
+                               str(bank_dir), '--boxes', 'gt', '--max-per-second', '10',
+                               '--cfg-options', *data_options(tiny_ava)])
 
     persons = {}  # (video, t) -> {person id: box}, from the annotation CSV itself
     with open(tiny_ava['ann_file']) as f:
@@ -244,3 +249,73 @@ def test_gt_boxes_bank_holds_the_annotated_persons(checkpoint, tiny_ava, repo_ro
                             sampling_ratio=extractor.sampling_ratio,
                             aligned=extractor.aligned).amax(dim=(2, 3))
         np.testing.assert_allclose(feats.astype(np.float32), ref.numpy(), rtol=2e-3, atol=2e-3)
+
+
+def many_videos(tiny_ava, root, n):
+    """tiny_ava's annotations and proposals repeated for ``n`` videos ``v00``, ``v01``, ... (one
+    or two keyframes each), each with its own random frames."""
+    import csv
+    import pickle
+
+    from conftest import write_random_frames
+    with open(tiny_ava['ann_file']) as f:
+        rows = list(csv.reader(f))
+    with open(tiny_ava['proposal_file'], 'rb') as f:
+        proposals = pickle.load(f)
+    sources = sorted({r[0] for r in rows})
+    new_rows, new_props = [], {}
+    for k in range(n):
+        video, src = f'v{k:02d}', sources[k % len(sources)]
+        new_rows += [[video] + r[1:] for r in rows if r[0] == src]
+        new_props.update({f'{video},{key.split(",")[1]}': v for key, v in proposals.items()
+                          if key.startswith(src + ',')})
+        write_random_frames(root / 'rawframes' / video, num_frames=110, size=32, seed=100 + k)
+    with open(root / 'ann.csv', 'w', newline='') as f:
+        csv.writer(f).writerows(new_rows)
+    with open(root / 'proposals.pkl', 'wb') as f:
+        pickle.dump(new_props, f)
+    return dict(ann_file=root / 'ann.csv', label_file=tiny_ava['label_file'],
+                proposal_file=root / 'proposals.pkl', frames=root / 'rawframes')
+
+
+def bank_files(bank_dir) -> dict:
+    """``{relative path: bytes}`` of every file of a bank."""
+    return {str(p.relative_to(bank_dir)): p.read_bytes()
+            for p in sorted(bank_dir.rglob('*')) if p.is_file()}
+
+
+@pytest.mark.timeout(600)
+def test_kill_9_at_several_points_then_resume_is_bit_identical(checkpoint, tiny_ava, repo_root,
+                                                               tmp_path):
+    """SIGKILL of the tool as it renames a video's index into place (its features written),
+    then at about 20, 50 and 80% of 12 videos, each time rerun: the finished shards are kept
+    (the last run computes only the rest), the bank equals an uninterrupted run's file for
+    file, byte for byte, and no temporary is left."""
+    from kill_helpers import kill_at, killed_at_write, temporaries
+    num = 12
+    data = many_videos(tiny_ava, tmp_path / 'data', num)
+    opts = ['--cfg-options', *data_options(data)]
+    ref, bank = tmp_path / 'ref', tmp_path / 'bank'
+    config = os.path.join(repo_root, CONFIG)
+    load_tool(repo_root).main([config, str(checkpoint), '--out', str(ref), *opts])
+    args = [config, str(checkpoint), '--out', str(bank), *opts]
+
+    def progress():
+        shards = bank / 'shards'
+        names = os.listdir(shards) if shards.is_dir() else []
+        return sum(n.endswith('.index.npz') and not n.startswith('.') for n in names) / num
+
+    cmd = [sys.executable, 'tools/extract_bank.py', *args]
+    killed_at_write('v02.index.npz', cmd, cwd=repo_root)  # v02's features written, index not
+    assert (bank / 'shards' / 'v02.npy').is_file() and temporaries(bank)
+    for fraction in (0.2, 0.5, 0.8):
+        kill_at(cmd, progress, fraction, cwd=repo_root)
+    kept = round(progress() * num)
+    log = extract(repo_root, args)
+    assert kept >= 0.8 * num and f'computed {num - kept} videos, skipped {kept}' in log
+    expected, resumed = bank_files(ref), bank_files(bank)
+    assert sorted(resumed) == sorted(expected)
+    assert len([n for n in expected if n.endswith('.index.npz')]) == num
+    for name in expected:
+        assert resumed[name] == expected[name], name
+    assert not temporaries(bank)

@@ -64,6 +64,8 @@ def test_wheel_ships_mim_configs_and_tools(repo_root, tmp_path):
     for rel in ('configs/linear_slowfast_r50.py', 'configs/acar_slowfast_r101.py',
                 'tools/train.py', 'tools/test.py', 'tools/dist_train.sh', 'model-index.yml'):
         assert f'ava_plugins/.mim/{rel}' in names, rel
+    # The numpy-only evaluator package that ava_plugins imports ships in the same wheel.
+    assert {'ava_eval/__init__.py', 'ava_eval/frame_ap.py', 'ava_eval/errors.py'} <= names
     with zipfile.ZipFile(wheel) as z:
         shipped = z.read('ava_plugins/.mim/configs/linear_slowfast_r50.py')
     assert shipped == (repo_root / 'configs' / 'linear_slowfast_r50.py').read_bytes()

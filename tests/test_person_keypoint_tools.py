@@ -292,6 +292,100 @@ def test_videos_are_sharded_across_ranks_and_joined_by_rank_0(tmp_path):
     assert calls[-1] == 'd'
 
 
+def many_videos(root, frames_dir, num):
+    """``num`` videos ``v00``, ``v01``, ... of two keyframes (seconds 901 and 902), each pair
+    of frames another one of the demo video's."""
+    for k in range(num):
+        (frames_dir / f'v{k:02d}').mkdir(parents=True)
+        for t, src in ((901, root / 'frames' / 'vidA' / f'img_{k % (4 * FPS) + 1:05d}.jpg'),
+                       (902, root / 'frames' / 'vidB' / f'img_{(5 * k) % (4 * FPS) + 1:05d}.jpg')):
+            dst = frames_dir / f'v{k:02d}' / f'img_{(t - 900) * FPS + 1:05d}.jpg'
+            dst.write_bytes(src.read_bytes())
+
+
+def killed_and_resumed(tool, args, out, num, reference, first=None, last=None):
+    """Run ``tool`` (a script under tools/) with ``args``: SIGKILLed as it renames a file
+    called ``first`` into place, then at about 20, 50 and 80% of its ``num`` videos (finished
+    parts), then as it renames one called ``last``, then to its end; check its output equals
+    ``reference`` (key order, dtypes, bit-equal arrays), that the last run computed only the
+    unfinished videos and that nothing but the output is left."""
+    from kill_helpers import kill_at, killed_at_write, temporaries
+    parts = out.parent / (out.name + '.parts')
+    cmd = [sys.executable, osp.join(REPO, 'tools', tool), *args]
+
+    def progress():
+        names = os.listdir(parts) if parts.is_dir() else []
+        return sum(n.endswith('.pkl') and not n.startswith('.') for n in names) / num
+
+    if first:
+        killed_at_write(first, cmd, cwd=REPO)
+        assert temporaries(out.parent)
+    for fraction in (0.2, 0.5, 0.8):
+        kill_at(cmd, progress, fraction, cwd=REPO)
+    if last:
+        killed_at_write(last, cmd, cwd=REPO)
+        assert temporaries(out.parent)
+    kept = round(progress() * num)
+    final = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert kept >= 0.8 * num and f'{num - kept} videos, skipped {kept} finished' in final.stdout
+    with open(out, 'rb') as f:
+        resumed = pickle.load(f)
+    assert list(resumed) == list(reference)
+    for key, arr in reference.items():
+        assert resumed[key].dtype == arr.dtype
+        np.testing.assert_array_equal(resumed[key], arr, err_msg=key)
+    assert sorted(os.listdir(out.parent)) == [out.name] and not temporaries(out.parent)
+
+
+@pytest.mark.timeout(600)
+def test_detect_persons_kill_9_at_several_points_then_resume_is_bit_identical(setup, tmp_path):
+    """SIGKILL of tools/detect_persons.py at about 20, 50 and 80% of 10 videos and as it
+    renames the joined output into place, each time rerun: the proposals equal an
+    uninterrupted run's bit for bit."""
+    root, num = setup, 10
+    many_videos(root, tmp_path / 'frames', num)
+    out = tmp_path / 'out' / 'props.pkl'
+    args = [str(root / 'det.py'), str(root / 'det.pth'), '--timestamps', '901', '902',
+            '--score-thr', '0.6', '--frames', str(tmp_path / 'frames'), '--fps', str(FPS),
+            '--timestamp-start', '900']
+    detect_persons.main(args + ['--out', str(tmp_path / 'ref.pkl')])
+    with open(tmp_path / 'ref.pkl', 'rb') as f:
+        reference = pickle.load(f)
+    assert len({k.split(',')[0] for k in reference}) >= num // 2, 'too few detections'
+    killed_and_resumed('detect_persons.py', args + ['--out', str(out)], out, num, reference,
+                       last='props.pkl')  # every part written, the joined output not renamed
+
+
+@pytest.mark.timeout(600)
+def test_extract_keypoints_kill_9_at_several_points_then_resume_is_bit_identical(setup,
+                                                                                 tmp_path):
+    """SIGKILL of tools/extract_keypoints.py as it renames the second video's part into place,
+    then at about 20, 50 and 80% of 10 videos (three boxes per keyframe), each time rerun: the
+    keypoints equal an uninterrupted run's bit for bit."""
+    root, num = setup, 10
+    many_videos(root, tmp_path / 'frames', num)
+    rng = np.random.default_rng(0)
+    props = {}
+    for k in range(num):
+        for t in (901, 902):
+            xy = rng.uniform(0, 0.5, (3, 2))
+            wh = rng.uniform(0.2, 0.5, (3, 2))
+            props[f'v{k:02d},{t:04d}'] = np.concatenate(
+                [xy, xy + wh, rng.uniform(0.8, 1, (3, 1))], 1).astype(np.float32)
+    pfile = tmp_path / 'props.pkl'
+    with open(pfile, 'wb') as f:
+        pickle.dump(props, f)
+    out = tmp_path / 'out' / 'kp.pkl'
+    args = [str(root / 'pose.py'), str(root / 'pose.pth'), '--proposals', str(pfile),
+            '--frames', str(tmp_path / 'frames'), '--fps', str(FPS), '--timestamp-start', '900']
+    extract_keypoints.main(args + ['--out', str(tmp_path / 'ref.pkl')])
+    with open(tmp_path / 'ref.pkl', 'rb') as f:
+        reference = pickle.load(f)
+    killed_and_resumed('extract_keypoints.py', args + ['--out', str(out)], out, num, reference,
+                       first='v01.pkl')  # a part written, not renamed
+
+
 # --- the arm gate on the project's CPN output (hand-made heatmaps) -----------------------------
 
 # A person in the CPN input crop (192 x 256, COCO order): nose, eyes, ears, shoulders, elbows,

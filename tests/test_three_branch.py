@@ -395,6 +395,87 @@ def test_cosine_ablation_keeps_warmup_half_cosine():
                                    45: half_cosine[0], 79: half_cosine[1]}, rel=1e-6)
 
 
+def alphaction_loss(logits, labels, class_ids, pose_weight=1.2, gamma=2.0):
+    """AlphAction's action loss restated (github.com/MVIG-SJTU/AlphAction: ``loss.py``
+    ``ActionLossComputation``, ``csrc/cuda/{Softmax,Sigmoid}FocalLoss_cuda.cu``, defaults in
+    ``config/defaults.py``), one box at a time with ``math``: ``alpha < 0`` (no alpha weight);
+    pose softmax focal term ``-(1 - p_t)^gamma log p_t`` at the ``argmax`` pose label, summed
+    over boxes and weighted by ``POSE_LOSS_WEIGHT``; sigmoid focal element ``-(1 - p)^gamma
+    log p`` (positive) or ``-p^gamma log(1 - p)`` (negative), averaged over the object (person)
+    columns per box, summed over boxes and weighted by ``OBJECT_LOSS_WEIGHT`` (``PERSON_...``)
+    = their class counts; every term divided by the number of boxes, the trainer sums them."""
+    pose = [k for k, c in enumerate(class_ids) if 1 <= c <= 14]
+    obj = [k for k, c in enumerate(class_ids) if 15 <= c <= 63]
+    per = [k for k, c in enumerate(class_ids) if c >= 64]
+    n = len(logits)
+    pose_sum = obj_sum = per_sum = 0.
+    for x, y in zip(logits, labels):
+        z = [math.exp(x[k]) for k in pose]
+        t = max(range(len(pose)), key=lambda j: y[pose[j]])  # argmax, first on ties
+        p_t = z[t] / sum(z)
+        pose_sum += -(1 - p_t)**gamma * math.log(p_t)
+        for cols, acc in ((obj, 'o'), (per, 'p')):
+            row = 0.
+            for k in cols:
+                p = 1 / (1 + math.exp(-x[k]))
+                row += (-(1 - p)**gamma * math.log(p) if y[k] else -p**gamma * math.log(1 - p))
+            if acc == 'o':
+                obj_sum += row / len(cols)
+            else:
+                per_sum += row / len(cols)
+    return (pose_weight * pose_sum / n + len(obj) * obj_sum / n + len(per) * per_sum / n)
+
+
+def test_action_loss_equals_alphaction_on_a_hand_made_batch():
+    """The recipe's action loss, through the config's RoI head (mmaction2's ``MaxIoUAssignerAVA``
+    and ``RandomSampler`` from ``train_cfg``, the config's ``PoseSoftmaxBBoxHeadAVA`` and its
+    loss), equals AlphAction's restated formula on three hand-labelled persons of two clips:
+    ``(1.2 x sum of pose terms + sum of sigmoid terms) / 3``. Negative proposals take no part,
+    as in AlphAction (trained on GT boxes). Would have caught the mean over the n x 60 elements
+    (60x smaller) and the missing pose weight."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmdet.structures.bbox import bbox2roi
+    cfg = load('three_branch_slowfast_r101.py')
+    head = MMDET_MODELS.build(dict(cfg.model.roi_head, train_cfg=cfg.model.train_cfg.rcnn,
+                                   _scope_='mmdet'))
+    ids = cfg.custom_classes
+    col = {c: k + 1 for k, c in enumerate(ids)}  # AVA id -> label column (0: background)
+    persons = [  # (clip, box, AVA ids): one pose label each, objects and interactions
+        (0, [10., 10., 60., 120.], [11, 17, 80]),
+        (0, [100., 20., 160., 140.], [1, 59, 74, 79]),
+        (1, [30., 5., 90., 100.], [12, 64]),
+    ]
+    sampling = []
+    for clip in (0, 1):
+        mine = [p for p in persons if p[0] == clip]
+        labels = torch.zeros(len(mine), len(ids) + 1)
+        for i, (_, _, act) in enumerate(mine):
+            labels[i, [col[a] for a in act]] = 1
+        gt = InstanceData(bboxes=torch.tensor([p[1] for p in mine]), labels=labels)
+        # two detections far (IoU < 0.9) from every person: negatives, no loss term
+        props = InstanceData(priors=torch.tensor([[0., 150., 40., 200.], [200., 0., 250., 60.]]))
+        assign = head.bbox_assigner.assign(props, gt, None)
+        sampling.append(head.bbox_sampler.sample(assign, props, gt))
+    rois = bbox2roi([r.priors for r in sampling])
+    g = torch.Generator().manual_seed(0)
+    cls_score = torch.randn(len(rois), len(ids) + 1, generator=g) * 2
+    got = head.bbox_head.loss_and_target(cls_score, rois, sampling,
+                                         head.train_cfg)['loss_bbox']['loss_action_cls']
+    # the reference: rows whose box is a person's box, with that person's labels
+    logits, labels = [], []
+    for row, roi in enumerate(rois.tolist()):
+        match = [p for p in persons if p[0] == int(roi[0]) and p[1] == roi[1:]]
+        if match:
+            y = [0] * len(ids)
+            for a in match[0][2]:
+                y[ids.index(a)] = 1
+            logits.append(cls_score[row, 1:].tolist())
+            labels.append(y)
+    assert len(logits) == 3
+    expected = alphaction_loss(logits, labels, ids)
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
 def tiny_nl_backbone(cfg):
     """The config's SlowFast backbone settings with narrow channels (slow 8, fast 1 base
     channels), so that the R101 depth and the non-local layout are kept on CPU."""

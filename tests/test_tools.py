@@ -85,16 +85,27 @@ def test_resume_continues_to_identical_weights(trained, tiny_ava, repo_root, tmp
 EPOCH_CONFIG = 'tests/data/tiny_linear_slowfast_epochs.py'
 
 
-def test_resumed_run_equals_the_uninterrupted_run(tiny_ava, repo_root, tmp_path):
+def epoch_args(tiny_ava) -> list:
+    return ['--seed', '0', '--deterministic', '--cfg-options', *data_options(tiny_ava)]
+
+
+@pytest.fixture(scope='module')
+def epoch_run(tiny_ava, repo_root, tmp_path_factory):
+    """An uninterrupted run of EPOCH_CONFIG (3 epochs, checkpoints and validation after each)."""
+    full = tmp_path_factory.mktemp('full')
+    log = run([sys.executable, 'tools/train.py', EPOCH_CONFIG, '--work-dir', str(full),
+               *epoch_args(tiny_ava)], repo_root)
+    return full, log
+
+
+def test_resumed_run_equals_the_uninterrupted_run(epoch_run, tiny_ava, repo_root, tmp_path):
     """With flips, dropout and validation between epochs, a run resumed from ``epoch_1.pth``
     gives the uninterrupted run's weights and validation mAP bit for bit. Before, checkpoints
     held no random state: the first iteration after resuming already drew other flips."""
-    args = ['--seed', '0', '--deterministic', '--cfg-options', *data_options(tiny_ava)]
-    full, part = tmp_path / 'full', tmp_path / 'part'
-    log_full = run([sys.executable, 'tools/train.py', EPOCH_CONFIG, '--work-dir', str(full),
-                    *args], repo_root)
+    full, log_full = epoch_run
+    part = tmp_path / 'part'
     log_part = run([sys.executable, 'tools/train.py', EPOCH_CONFIG, '--work-dir', str(part),
-                    '--resume', str(full / 'epoch_1.pth'), *args], repo_root)
+                    '--resume', str(full / 'epoch_1.pth'), *epoch_args(tiny_ava)], repo_root)
     assert 'resumed epoch: 1' in log_part
     resumed, original = state_dict(part / 'epoch_3.pth'), state_dict(full / 'epoch_3.pth')
     start = state_dict(full / 'epoch_1.pth')
@@ -104,6 +115,59 @@ def test_resumed_run_equals_the_uninterrupted_run(tiny_ava, repo_root, tmp_path)
     assert logged_maps(log_part) == logged_maps(log_full)[1:]
     ckpt = torch.load(full / 'epoch_1.pth', map_location='cpu', weights_only=True)
     assert set(ckpt['random_state']) >= {'python', 'numpy', 'torch'}
+
+
+def train_progress(work, before):
+    """Fraction of its iterations the run logging to a new file under ``work`` (none of the
+    logs in ``before``) has logged."""
+    import glob
+    import re
+    done = 0.0
+    for log in set(glob.glob(str(work / '*' / '*.log'))) - before:
+        with open(log) as f:
+            for m in re.finditer(r'Epoch\(train\) *\[(\d+)\]\[ *(\d+)/(\d+)\]', f.read()):
+                epoch, it, n = map(int, m.groups())
+                done = max(done, ((epoch - 1) * n + it) / (3 * n))  # max_epochs=3
+    return done
+
+
+@pytest.mark.timeout(600)
+def test_kill_9_during_training_then_resume_equals_the_uninterrupted_run(
+        epoch_run, tiny_ava, repo_root, tmp_path):
+    """tools/train.py SIGKILLed while it renames epoch_2.pth into place, while it writes
+    last_checkpoint after it, and from outside during epoch 2, each time followed by
+    ``--resume``: the checkpoints and the validation mAP equal the uninterrupted run's bit for
+    bit and no temporary is left. Before, a kill while mmengine wrote last_checkpoint (in
+    place) left it empty, so that --resume failed, and the temporary of a checkpoint killed
+    before its rename stayed in the work directory for good."""
+    import glob
+
+    from kill_helpers import kill_at, killed_at_write, temporaries
+    full, log_full = epoch_run
+    work = tmp_path / 'work'
+    args = epoch_args(tiny_ava)
+    train = [sys.executable, 'tools/train.py', EPOCH_CONFIG, '--work-dir', str(work)]
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    killed_at_write('epoch_2.pth', train + args, cwd=repo_root, env=env)
+    assert (work / 'epoch_1.pth').is_file() and not (work / 'epoch_2.pth').exists()
+    assert temporaries(work)
+    killed_at_write('last_checkpoint', train + ['--resume'] + args, cwd=repo_root, env=env)
+    assert (work / 'epoch_2.pth').is_file()
+    assert (work / 'last_checkpoint').read_text().strip() == str(work / 'epoch_1.pth')
+    before = set(glob.glob(str(work / '*' / '*.log')))
+    kill_at(train + ['--resume'] + args, lambda: train_progress(work, before), 4 / 9,
+            cwd=repo_root, env=env)  # from its first iteration of epoch 2 on
+    log = run(train + ['--resume'] + args, repo_root)
+    assert 'resumed epoch: ' in log
+    for name in ('epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth'):
+        resumed, original = state_dict(work / name), state_dict(full / name)
+        assert resumed.keys() == original.keys()
+        for k in original:
+            assert torch.equal(resumed[k], original[k]), (name, k)
+    maps = logged_maps(log)
+    assert maps and maps == logged_maps(log_full)[-len(maps):]
+    assert (work / 'last_checkpoint').read_text().strip() == str(work / 'epoch_3.pth')
+    assert not temporaries(work)
 
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):

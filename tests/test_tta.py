@@ -199,7 +199,8 @@ def test_pipeline_without_flip_meta_is_refused(tiny_ava):
     ('acar_slowfast_r101', (256, 288, 320), 'logits', 2),
     ('linear_slowfast_r50', (256, 288, 320), 'logits', 2),
     ('synthetic/linear_slowfast_tiny', (64, 80, 96), 'logits', 2),
-    ('arm_slowfast_r50', (224, 256, 320), 'sum', 3)])  # Fujitsu; ArmRoIs before the views
+    ('arm_slowfast_r50', (224, 256, 320), 'sum', 3),  # Fujitsu; ArmRoIs before the views
+    ('fujitsu_slowfast_r50_kinetics', (224, 256, 320), 'sum', 2)])
 def test_tta_configs_inherit_their_base(name, scales, merge, head):
     cfg = Config.fromfile(osp.join(REPO, 'configs', f'{name}_tta.py'))
     base = Config.fromfile(osp.join(REPO, 'configs', f'{name}.py'))
@@ -379,3 +380,55 @@ def test_three_branch_tta_config_runs_and_merges_all_views(tiny_ava, lfb_bank):
                                    rtol=1e-5, atol=1e-6)
         for v in logits:  # the views differ, so the merge is none of them
             assert not torch.allclose(got.pred_instances.scores, head.activation(v), atol=1e-4)
+
+
+def test_fujitsu_tta_config_sums_all_views(tiny_ava, lfb_bank):
+    """``fujitsu_slowfast_r50_ava_tta.py`` built as configured (its wrapper and TestTimeAug
+    views; only the SlowFast R50 swapped for the tiny synthetic backbone and the clip/bank sizes
+    shrunk): each clip runs 3 scales x 2 flips = 6 views (counted by a forward hook on the bbox
+    head), and the merged scores are the sum of the 6 views' sigmoid scores (the report's
+    "combined with summation"). Would have caught a missing TTA config, a dropped view or
+    averaged logits instead of summed scores."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'fujitsu_slowfast_r50_ava_tta.py'))
+    synthetic = Config.fromfile(osp.join(REPO, 'configs', 'synthetic', '_base_',
+                                         'synthetic_ava.py'))
+    module = Config(dict(model=cfg.model.module.to_dict()))
+    module.merge_from_dict(dict(model=dict(
+        init_cfg=None, backbone=synthetic.synthetic_backbone.to_dict(),
+        roi_head=dict(shared_head=dict(in_channels=144, lfb=dict(lt_channels=144)),
+                      bbox_head=dict(in_channels=144 + 512 + 256)))))
+    cfg.model.module = module.model
+    torch.manual_seed(0)
+    tta = MODELS.build(cfg.model).eval()
+    assert isinstance(tta, AVATTAModel) and tta.merge == 'sum'
+    pipe = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
+    assert [t['type'] for t in pipe] == ['SampleAVAFrames', 'RawFrameDecode', 'LoadLFBWindow',
+                                         'TestTimeAug']
+    pipe[0] = HEAD[0]  # 8 frames
+    pipe[2].update(bank_dir=lfb_bank, half_width=4, max_items=2)
+    ds = dataset(tiny_ava, pipe)
+    seen, pending = [], []
+    orig_test_step = tta.module.test_step
+
+    def test_step(data):
+        meta = data['data_samples'][0].metainfo
+        pending.append((tuple(meta['img_shape']), bool(meta['flip'])))
+        return orig_test_step(data)
+
+    def hook(module, args, output):
+        seen.append((*pending[-1], output.detach().clone()))
+
+    tta.module.test_step = test_step
+    handle = tta.module.roi_head.bbox_head.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            merged = tta.test_step(pseudo_collate([ds[0]]))[0]
+    finally:
+        handle.remove()
+        del tta.module.test_step
+    views = {((s, s), f) for s in (224, 256, 320) for f in (False, True)}  # 32 px square frames
+    assert len(seen) == 6 and {(shape, flip) for shape, flip, _ in seen} == views
+    logits = torch.stack([v[2] for v in seen])
+    assert len(merged.pred_instances.scores) == logits.shape[1] > 0
+    torch.testing.assert_close(merged.pred_instances.scores, logits.sigmoid().sum(0),
+                               rtol=1e-5, atol=1e-6)

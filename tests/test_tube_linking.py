@@ -348,35 +348,15 @@ def test_long_video_matches_exhaustive_search_locally():
         np.testing.assert_array_equal(idx[t], ref[t], err_msg=f'keyframe {t}')
 
 
-def _children(pid: int) -> set:
-    """Pids of the live child processes of ``pid`` (Linux /proc)."""
-    kids = set()
-    for task in os.listdir(f'/proc/{pid}/task'):
-        try:
-            with open(f'/proc/{pid}/task/{task}/children') as f:
-                kids |= {int(c) for c in f.read().split()}
-        except FileNotFoundError:
-            pass
-    return kids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            return f.read().split(')')[-1].split()[0] != 'Z'
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.timeout(600)
 def test_kill_9_at_several_points_then_resume_is_bit_identical(tmp_path):
     """SIGKILL of the tool at about 20, 50 and 80% of the videos, each time resumed: the output
     equals an uninterrupted run, the workers die with the main process (before, killing it could
     leave them running) and no temporary is left."""
-    import signal
     import subprocess
     import sys
-    import time
+
+    from kill_helpers import kill_at, temporaries
     rng = np.random.default_rng(7)
     props = {}
     for v in range(60):
@@ -389,25 +369,14 @@ def test_kill_9_at_several_points_then_resume_is_bit_identical(tmp_path):
     subprocess.run(tool + [str(ref), '--span', '5'], check=True, capture_output=True)
     out = tmp_path / 'out' / 'tubes.pkl'
     parts = tmp_path / 'out' / 'tubes.pkl.parts'
+
+    def progress():
+        names = os.listdir(parts) if parts.is_dir() else []
+        return sum(n.endswith('.pkl') and not n.startswith('.') for n in names) / 60
+
     for fraction in (0.2, 0.5, 0.8):
-        proc = subprocess.Popen(tool + [str(out), '--span', '5', '--workers', '2'],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        workers = set()
-        deadline = time.time() + 300
-        while proc.poll() is None and time.time() < deadline:
-            workers |= _children(proc.pid)
-            done = len(os.listdir(parts)) if parts.is_dir() else 0
-            if done >= fraction * 60:
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, 'the run finished before it could be killed'
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert workers, 'no worker process was seen'
-        deadline = time.time() + 10
-        while any(_alive(w) for w in workers) and time.time() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(w) for w in workers), 'workers outlived the killed main process'
+        kill_at(tool + [str(out), '--span', '5', '--workers', '2'], progress, fraction,
+                expect_children=True)
     subprocess.run(tool + [str(out), '--span', '5', '--workers', '2'], check=True,
                    capture_output=True)
     with open(ref, 'rb') as f:
@@ -418,3 +387,4 @@ def test_kill_9_at_several_points_then_resume_is_bit_identical(tmp_path):
     for key in expected:
         np.testing.assert_array_equal(resumed[key], expected[key])
     assert sorted(os.listdir(tmp_path / 'out')) == ['tubes.pkl']
+    assert not temporaries(tmp_path)

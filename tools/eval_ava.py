@@ -2,7 +2,8 @@
 
 Prints the per-class AP table, the three AVA group means and the mAP; optionally writes them
 as JSON (``{"mAP": float, "per_class": {"<id>": float or null}, "groups": {...}}``) and a
-per-class AP bar chart. The rules are documented in ``ava_plugins/evaluation/frame_ap.py``.
+per-class AP bar chart. The rules are documented in ``ava_eval/frame_ap.py``. It imports only
+numpy and the standard library (:mod:`ava_eval`; matplotlib for ``--plot``), not torch.
 
 Example::
 
@@ -17,8 +18,8 @@ import os
 import sys
 import warnings
 
-# ava_plugins (and with it torch and the OpenMMLab stack) is imported once the arguments are
-# parsed, so that --help and usage errors answer at once.
+# ava_eval (numpy) is imported once the arguments are parsed, so that --help and usage errors
+# answer at once.
 
 
 def parse_args(argv=None):
@@ -38,6 +39,11 @@ def parse_args(argv=None):
     parser.add_argument('--ignore-empty-frames', action='store_true',
                         help="skip detections on keyframes without ground truth (mmaction2's "
                         'default; the protocol counts them as false positives)')
+    parser.add_argument('--strict', action='store_true',
+                        help='refuse box coordinates outside [0, 1] (beyond 1e-3; clipped '
+                        'within it) and ground-truth boxes with x2 <= x1 or y2 <= y1; by '
+                        'default they are used as given, as the official evaluator uses them, '
+                        'and counted in a warning')
     parser.add_argument('--out', help='write the result JSON here')
     parser.add_argument('--plot', help='write the per-class AP bar chart (PNG) here')
     return parser.parse_args(argv)
@@ -45,8 +51,9 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ava_plugins.evaluation import AVAEvalWarning, evaluate_ava, plot_per_class_ap
-    from ava_plugins.utils import InputError, atomic_open
+    from ava_eval import AVAEvalWarning, evaluate_ava, plot_per_class_ap
+    from ava_eval.atomic_io import atomic_open
+    from ava_eval.errors import InputError
     for path, option in ((args.out, '--out'), (args.plot, '--plot')):
         if path is not None and os.path.isdir(path):  # fail before the evaluation, not after
             raise InputError(f'{option} {path}: is a directory; expected the path of a file')
@@ -54,7 +61,8 @@ def main(argv=None) -> int:
         warnings.simplefilter('always', AVAEvalWarning)
         result = evaluate_ava(args.gt_csv, args.det_csv, args.label_map, args.exclude,
                               official=args.official,
-                              ignore_empty_frames=args.ignore_empty_frames)
+                              ignore_empty_frames=args.ignore_empty_frames,
+                              strict=args.strict)
     for w in caught:
         print(f'warning: {w.message}', file=sys.stderr)
     print(result.table())
@@ -67,6 +75,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    parse_args()  # --help and usage errors answer before the stack is imported
-    from ava_plugins.engine.cli import run_cli
+    parse_args()  # --help and usage errors answer before numpy is imported
+    from ava_eval.cli import run_cli
     sys.exit(run_cli(main))

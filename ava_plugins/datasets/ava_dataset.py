@@ -204,7 +204,7 @@ class ValidatedAVADataset(AVADataset):
         """
         with warnings.catch_warnings():  # duplicates are merged and reported below
             warnings.simplefilter('ignore', AVAEvalWarning)
-            table = read_ava_csv(self.ann_file, is_gt=True)
+            table = read_ava_csv(self.ann_file, is_gt=True, strict=True)
         path = table.source
         if len(table) == 0:
             raise AVADataError(f'{path}: the annotation file has no rows ({_GT_LAYOUT})')

@@ -1,6 +1,7 @@
 """Command-line pieces shared by the project's tools.
 
-:func:`run_cli`: every tool's one error convention: a missing config, a misspelt
+:func:`run_cli` (defined in the numpy-only :mod:`ava_eval.cli`, so that torch-free tools
+use it too): every tool's one error convention: a missing config, a misspelt
 ``custom_imports`` module, bad AVA data, feature banks, checkpoints or output paths
 (:class:`~ava_plugins.utils.InputError`) end in one ``error:`` line naming the file and what
 was expected, and exit status 2, instead of a traceback. Also mmaction2's launcher options and
@@ -14,11 +15,12 @@ import os.path as osp
 import pkgutil
 import sys
 import warnings
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 from mmengine.config import Config
 
-from ava_plugins.utils import EXIT_BAD_INPUT, InputError
+from ava_eval.cli import error_text, run_cli  # noqa: F401  (the tools' runner, numpy-only)
+from ava_plugins.utils import InputError
 
 
 class ConfigError(InputError):
@@ -71,32 +73,6 @@ def existing_file(path: str, what: str = 'file') -> str:
         raise InputError(f'{path}: {what} not found' if not osp.exists(path) else
                          f'{path}: expected a {what} file, found a directory')
     return path
-
-
-def error_text(err: BaseException) -> str:
-    """The message of ``err``; for an error re-raised from a dataloader worker (its message
-    holds the worker's traceback) the original error's last line."""
-    text = str(err)
-    if 'Traceback (most recent call last)' in text:
-        last = text.rstrip().splitlines()[-1]
-        text = last.split(': ', 1)[1] if ': ' in last else last
-    return text
-
-
-def run_cli(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
-    """Run a tool's ``main(argv)``; an :class:`~ava_plugins.utils.InputError` (bad config, AVA
-    file, bank, checkpoint, output path, ...) is printed as one ``error:`` line on stderr and
-    gives :data:`~ava_plugins.utils.EXIT_BAD_INPUT`; any other exception is a bug and propagates.
-
-    Returns the exit status (``main``'s own if it returns an int, else 0), for
-    ``sys.exit(run_cli(main))``.
-    """
-    try:
-        status = main(argv)
-    except InputError as err:
-        print(f'error: {error_text(err)}', file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return status if isinstance(status, int) else 0
 
 
 def parse_launcher_args(parser: argparse.ArgumentParser,

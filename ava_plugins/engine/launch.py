@@ -14,6 +14,7 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from .atomic_backend import StaleTemporariesHook
 from .random_state import RandomStateHook
 
 
@@ -53,12 +54,15 @@ def init_distributed(cfg: Config, launcher: str, device: Optional[str] = None):
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner named by ``cfg.runner_type`` (mmengine's default otherwise), with a
     :class:`~ava_plugins.engine.random_state.RandomStateHook` so that ``--resume`` restores the
-    random states."""
+    random states, and a :class:`~ava_plugins.engine.atomic_backend.StaleTemporariesHook` so
+    that a training removes what writes killed in an earlier run left in its work directory."""
     setup_distributed(cfg)
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(isinstance(h, dict) and h.get('type') in ('RandomStateHook', RandomStateHook)
-               for h in hooks):
-        cfg.custom_hooks = hooks + [dict(type='RandomStateHook')]
+    for hook in (RandomStateHook, StaleTemporariesHook):
+        if not any(isinstance(h, dict) and h.get('type') in (hook.__name__, hook)
+                   for h in hooks):
+            hooks.append(dict(type=hook.__name__))
+    cfg.custom_hooks = hooks
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     from mmaction.registry import RUNNERS

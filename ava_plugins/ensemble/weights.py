@@ -13,8 +13,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from ava_plugins.evaluation import AVAInputError
-from ava_plugins.evaluation.ava_io import atomic_open
-from ava_plugins.utils import InputError
+from ava_plugins.utils import InputError, atomic_open
 
 PathLike = Union[str, os.PathLike]
 

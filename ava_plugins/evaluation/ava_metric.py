@@ -28,10 +28,10 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmengine.visualization import Visualizer
 
+from ava_eval import (AVAInputError, AVATable, evaluate_ava, plot_per_class_ap, read_label_map,
+                      write_ava_csv)
+from ava_eval.atomic_io import atomic_open
 from mmaction.registry import METRICS
-from .ap_plot import plot_per_class_ap
-from .ava_io import AVAInputError, AVATable, atomic_open, read_label_map, write_ava_csv
-from .frame_ap import evaluate_ava
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -79,6 +79,9 @@ class AVAFrameMetric(BaseMetric):
             ``AVAMetric`` does; the official protocol counts them as false positives).
         decimals: decimals of boxes and scores in the written CSV (mmaction2 writes 4).
         save_plot: save the per-class AP bar chart.
+        strict: refuse boxes outside [0, 1] (beyond 1e-3) and ground-truth boxes with
+            x2 <= x1 or y2 <= y1, instead of using them as given as the official evaluator
+            does (see :func:`evaluate_ava`).
     """
     default_prefix: Optional[str] = 'mAP'
 
@@ -96,7 +99,8 @@ class AVAFrameMetric(BaseMetric):
                  official: bool = False,
                  ignore_empty_frames: bool = False,
                  decimals: int = 4,
-                 save_plot: bool = True):
+                 save_plot: bool = True,
+                 strict: bool = False):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if tuple(options) != ('mAP', ):
             raise ValueError(f"AVAFrameMetric: options must be ('mAP',), got {options!r}")
@@ -115,6 +119,7 @@ class AVAFrameMetric(BaseMetric):
         self.ignore_empty_frames = ignore_empty_frames
         self.decimals = decimals
         self.save_plot = save_plot
+        self.strict = strict
         self.last_result = None
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -177,7 +182,8 @@ class AVAFrameMetric(BaseMetric):
             label_map,
             excluded=self.exclude_file,
             official=self.official,
-            ignore_empty_frames=self.ignore_empty_frames)
+            ignore_empty_frames=self.ignore_empty_frames,
+            strict=self.strict)
         self.last_result = result
         logger.info(f'AVA frame-mAP@0.5 of {csv_path}:\n{result.table()}')
         json_path = osp.join(out_dir, f'ava_result_{stamp}.json')

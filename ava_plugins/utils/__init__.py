@@ -1,6 +1,11 @@
-"""Small utilities shared across ava_plugins."""
-from .atomic_io import atomic_open, remove_stale_temporaries
-from .errors import EXIT_BAD_INPUT, InputError
+"""Small utilities shared across ava_plugins.
+
+The error convention and atomic writes live in the numpy-only :mod:`ava_eval` (so that the
+evaluator and its tool import without torch) and are re-exported here.
+"""
+from ava_eval.atomic_io import atomic_open, remove_stale_temporaries
+from ava_eval.errors import EXIT_BAD_INPUT, InputError
+
 from .fingerprint import file_fingerprint, text_fingerprint
 from .settings_record import changed_settings
 

@@ -39,6 +39,7 @@ model = dict(
 
 load_tubes = dict(type='LoadTubeRes4', num_clips=5, img_shape=res4_img_shape)
 train_dataloader = _base_.synthetic_train_dataloader
+train_dataloader['dataset']['person_det_score_thr'] = 0.9  # as multisec_baseline_slowfast_tiny.py
 train_dataloader['dataset']['pipeline'] = [
     dict(bank_dir='data/synthetic_ava/res4_train',
          tube_file=f'data/synthetic_ava/annotations/tubes_train_T{synthetic_span}.pkl',

@@ -24,9 +24,17 @@ Element layout: ``reduction='none'`` returns ``(N, C)``: sigmoid columns hold th
 column ``k`` holds ``q_ik (1 - p_ik)^gamma (-log p_ik)`` (zero where ``q_ik = 0``), so a row sums
 to the person's pose term plus its sigmoid terms. ``'mean'`` divides the total by ``N * C``,
 the reduction of mmaction2's ``BBoxHeadAVA`` and ``PoseSoftmaxBBoxHeadAVA`` (which take this
-module as ``loss_cls`` and average the ``'none'`` output). With ``gamma = 0`` and
+module as ``loss_cls`` and reduce its ``'none'`` output, by default to this mean). With ``gamma = 0`` and
 ``alpha = None`` the loss is softmax cross-entropy over the pose group plus binary
 cross-entropy over the rest.
+
+**Pose weight**: ``pose_weight`` multiplies every pose term (AlphAction's ``POSE_LOSS_WEIGHT``,
+1.2 by default there; 1.0 here unless a config sets it). AlphAction's total, with its default
+weights (object and person weights equal to their class counts, multiplied in by the trainer,
+which undoes the per-box mean over those columns), is ``(pose_weight * sum of the pose terms +
+sum of every sigmoid term) / number of boxes`` (the box count averaged over processes):
+``reduction='none'`` with ``PoseSoftmaxBBoxHeadAVA(loss_normalizer='rois',
+global_roi_mean=True)`` gives exactly that.
 """
 from typing import Optional, Sequence
 
@@ -62,7 +70,8 @@ def pose_softmax_focal_loss(logits: Tensor,
                             pose_mask: Tensor,
                             gamma: float = 2.0,
                             alpha: Optional[float] = None,
-                            reduction: str = 'mean') -> Tensor:
+                            reduction: str = 'mean',
+                            pose_weight: float = 1.0) -> Tensor:
     """Softmax focal loss over the pose columns, sigmoid focal loss over the others.
 
     Args:
@@ -73,6 +82,7 @@ def pose_softmax_focal_loss(logits: Tensor,
         alpha: positive weight of the sigmoid terms (negatives ``1 - alpha``); None: unweighted.
         reduction: ``'none'`` (``(N, C)``, layout in the module docstring), ``'mean'`` (total
             over ``N * C``) or ``'sum'``.
+        pose_weight: multiplier of the pose terms (AlphAction's ``POSE_LOSS_WEIGHT``).
 
     Returns:
         Tensor: the loss, ``(N, C)`` or a scalar.
@@ -95,7 +105,7 @@ def pose_softmax_focal_loss(logits: Tensor,
         count = pose_targets.sum(dim=1, keepdim=True)
         # normalised pose target; rows without a pose label stay 0 (no pose term)
         q = pose_targets / count.clamp(min=1)
-        pose_loss = q * (1 - log_p.exp()).pow(gamma) * -log_p
+        pose_loss = pose_weight * q * (1 - log_p.exp()).pow(gamma) * -log_p
         pose_full = torch.zeros_like(loss)
         pose_full[:, pose_mask] = pose_loss
         loss = torch.where(pose_mask, pose_full, loss)
@@ -122,6 +132,8 @@ class PoseSoftmaxFocalLoss(nn.Module):
         alpha: alpha-balancing of the sigmoid terms; None (default) disables it.
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight: multiplier of the loss.
+        pose_weight: multiplier of the pose terms only (AlphAction's ``POSE_LOSS_WEIGHT``,
+            1.2 there). Defaults to 1.0.
     """
 
     def __init__(self,
@@ -130,7 +142,8 @@ class PoseSoftmaxFocalLoss(nn.Module):
                  gamma: float = 2.0,
                  alpha: Optional[float] = None,
                  reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 pose_weight: float = 1.0) -> None:
         super().__init__()
         self.register_buffer('pose_mask',
                              pose_class_mask(class_ids, pose_id_range),
@@ -141,6 +154,9 @@ class PoseSoftmaxFocalLoss(nn.Module):
         self.alpha = alpha
         self.reduction = reduction
         self.loss_weight = loss_weight
+        if pose_weight < 0:
+            raise ValueError(f'pose_weight must be >= 0, got {pose_weight}')
+        self.pose_weight = float(pose_weight)
 
     def activation(self, logits: Tensor) -> Tensor:
         """Probabilities ``(N, C)`` of ``logits`` ``(N, C)``: pose softmax, other sigmoid."""
@@ -153,4 +169,5 @@ class PoseSoftmaxFocalLoss(nn.Module):
         """Loss of ``logits`` ``(N, C)`` against binary ``targets`` ``(N, C)``."""
         reduction = reduction_override or self.reduction
         return self.loss_weight * pose_softmax_focal_loss(logits, targets, self.pose_mask,
-                                                          self.gamma, self.alpha, reduction)
+                                                          self.gamma, self.alpha, reduction,
+                                                          self.pose_weight)

@@ -17,6 +17,13 @@ whole distributed batch, as the official ACAR-Net ``main.py`` computes it
 (``loss * num_rois / tot_rois * world_size``, ``tot_rois`` all-reduced): each process scales its
 mean by ``n_local * world_size / n_total``, so after DDP's gradient averaging (a mean over
 processes) the gradient is that of the global mean; processes with more RoIs weigh more.
+
+``loss_normalizer`` says what the mean is over: ``'elements'`` (default, ``BBoxHeadAVA``'s and
+ACAR-Net's: the ``n x C`` loss elements of the positive RoIs) or ``'rois'`` (each RoI's loss
+summed over its classes, then the mean over the ``n`` RoIs: AlphAction's
+``ActionLossComputation`` with its default weights, github.com/MVIG-SJTU/AlphAction, whose
+``avg_box_num`` is the RoI count averaged over processes, i.e. ``global_roi_mean=True``). The
+two differ by the factor ``C``.
 """
 from typing import List, Optional, Sequence
 
@@ -48,6 +55,9 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
             Defaults to ``PoseSoftmaxBCELoss``.
         global_roi_mean: normalise the loss by the RoI count of the whole distributed batch
             (all-reduced) instead of the process's own (module docstring). Defaults to False.
+        loss_normalizer: ``'elements'`` (mean over the ``n x C`` elements) or ``'rois'`` (sum
+            over classes, mean over the ``n`` RoIs; module docstring). Defaults to
+            ``'elements'``.
         **kwargs: the arguments of ``BBoxHeadAVA`` (``multilabel`` must stay True).
     """
 
@@ -58,7 +68,11 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
                  cls_bias: bool = False,
                  loss_cls: Optional[dict] = None,
                  global_roi_mean: bool = False,
+                 loss_normalizer: str = 'elements',
                  **kwargs) -> None:
+        if loss_normalizer not in ('elements', 'rois'):
+            raise ValueError(f"loss_normalizer must be 'elements' or 'rois', "
+                             f'got {loss_normalizer!r}')
         if not kwargs.get('multilabel', True):
             raise ValueError('PoseSoftmaxBBoxHeadAVA is multi-label (multilabel=True)')
         if kwargs.get('mlp_head', False):
@@ -88,6 +102,7 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
         if not cls_bias:
             self.fc_cls = nn.Linear(self.in_channels, self.num_classes, bias=False)
         self.global_roi_mean = bool(global_roi_mean)
+        self.loss_normalizer = loss_normalizer
 
     def init_weights(self) -> None:
         """Xavier-normal weights and zero bias, as ``BBoxHeadAVA`` (bias may be absent)."""
@@ -107,7 +122,8 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
 
     def loss_and_target(self, cls_score: Tensor, rois: Tensor, sampling_results: List,
                         rcnn_train_cfg, **kwargs) -> dict:
-        """Pose-softmax BCE on the positive RoIs, as ``BBoxHeadAVA`` selects them.
+        """The loss module on the positive RoIs, as ``BBoxHeadAVA`` selects them, normalised
+        as ``loss_normalizer`` says.
 
         Args:
             cls_score: ``(n, num_classes)`` logits; rois: ``(n, 5)``.
@@ -137,7 +153,12 @@ class PoseSoftmaxBBoxHeadAVA(BBoxHeadAVA):
         pt = torch.exp(-loss)
         focal = self.focal_alpha * (1 - pt)**self.focal_gamma * loss
         # no positive RoI: a zero loss that keeps the graph (the parent would give NaN)
-        loss = focal.mean() if focal.numel() else cls_score.sum() * 0.
+        if not focal.numel():
+            loss = cls_score.sum() * 0.
+        elif self.loss_normalizer == 'rois':
+            loss = focal.sum() / len(focal)
+        else:
+            loss = focal.mean()
         losses['loss_action_cls'] = loss * self.roi_count_scale(len(focal), cls_score.device)
         return dict(loss_bbox=losses, bbox_targets=cls_targets)
 

@@ -9,8 +9,14 @@ extractor concatenates them), dropout and a linear classifier; the loss is binar
 with logits against the clip's scene label, the union of the action labels of every annotated
 person of the clip (:func:`scene_labels`). The pooled feature (before dropout) is what the RoIs
 receive.
+
+Fujitsu's AVA-Kinetics 2020 model ("Multi-scale Spatiotemporal Features for Action
+Localization", https://research.google.com/ava/challenge.html, §1 and §2.4.1) concatenates a
+256-d "global pooling feature" extracted "before RoI Pooling" and has no scene classifier:
+``out_channels=256`` adds a linear projection of the pooled feature (the report does not say how
+the clip's channels become 256: ours), ``num_classes=0`` drops the classifier and its loss.
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -56,35 +62,48 @@ class GlobalSceneBranch(nn.Module):
         num_classes: scene classes (the foreground action classes).
         dropout_ratio: dropout before the classifier. Defaults to 0.5.
         loss_weight: weight of the global loss. Defaults to 1.0.
+        out_channels: width of the global feature the RoIs receive; None (default): the
+            pooled ``C`` channels as they are, else a linear projection ``C -> out_channels``.
+        num_classes=0 builds no scene classifier (no scene logits, no global loss).
 
-    Shapes: ``forward(feat (B, C, T, H, W))`` returns the pooled feature ``(B, C)`` and the
-    scene logits ``(B, num_classes)``.
+    Shapes: ``forward(feat (B, C, T, H, W))`` returns the global feature ``(B, out_channels)``
+    and the scene logits ``(B, num_classes)`` (None without a classifier).
     """
 
     def __init__(self,
                  in_channels: int = 2304,
                  num_classes: int = 80,
                  dropout_ratio: float = 0.5,
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 out_channels: Optional[int] = None) -> None:
         super().__init__()
+        if num_classes < 0 or (out_channels is not None and out_channels < 1):
+            raise ValueError(f'GlobalSceneBranch: num_classes must be >= 0 and out_channels '
+                             f'>= 1 or None, got {num_classes}, {out_channels}')
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.loss_weight = loss_weight
-        self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
-        self.fc_scene = nn.Linear(in_channels, num_classes)
+        self.out_channels = in_channels if out_channels is None else int(out_channels)
+        self.proj = None if out_channels is None else nn.Linear(in_channels, self.out_channels)
+        if num_classes:
+            self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
+            self.fc_scene = nn.Linear(in_channels, num_classes)
 
     def init_weights(self) -> None:
-        """Xavier-normal classifier with zero bias, as ``BBoxHeadAVA``'s."""
-        nn.init.xavier_normal_(self.fc_scene.weight)
-        nn.init.zeros_(self.fc_scene.bias)
+        """Xavier-normal classifier and projection with zero bias, as ``BBoxHeadAVA``'s."""
+        for fc in (getattr(self, 'fc_scene', None), self.proj):
+            if fc is not None:
+                nn.init.xavier_normal_(fc.weight)
+                nn.init.zeros_(fc.bias)
 
-    def forward(self, feat: Tensor) -> Tuple[Tensor, Tensor]:
-        """Pooled global feature ``(B, C)`` and scene logits ``(B, num_classes)``."""
+    def forward(self, feat: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        """Global feature ``(B, out_channels)`` and scene logits ``(B, num_classes)`` or None."""
         if feat.dim() not in (4, 5) or feat.shape[1] != self.in_channels:
             raise ValueError(f'GlobalSceneBranch expects clip features (B, {self.in_channels}, '
                              f'[T,] H, W), got shape {tuple(feat.shape)}')
         pooled = feat.flatten(2).mean(dim=2)
-        return pooled, self.fc_scene(self.dropout(pooled))
+        logits = self.fc_scene(self.dropout(pooled)) if self.num_classes else None
+        return (pooled if self.proj is None else self.proj(pooled)), logits
 
     def loss(self, scene_logits: Tensor, scene_targets: Tensor) -> Tensor:
         """Global loss: weighted BCE with logits, mean over ``B x num_classes``."""

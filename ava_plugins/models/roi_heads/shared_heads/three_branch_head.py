@@ -12,6 +12,8 @@ and passed to the final classifier"):
   report finds it better) or by sum, where a linear layer first maps the LFB output to ``C``;
 * global: :class:`~.global_branch.GlobalSceneBranch` on the clip features; its pooled feature
   ``(B, C)`` is concatenated to every RoI of the clip, its scene logits feed the global loss.
+  With ``global_channels`` the pooled feature is first projected to that width, and
+  ``global_loss=False`` drops the scene classifier (Fujitsu's 256-d global pooling feature).
 
 The output ``(n, out_channels, 1, 1, 1)`` goes to the bbox head, whose dropout (0.5 in the
 configs) precedes the final classifier. Either branch can be switched off for the ablations.
@@ -40,6 +42,9 @@ class ThreeBranchHead(nn.Module):
         lfb: keyword arguments of :class:`LFBBranch` (``st_channels`` is ``in_channels``).
         global_dropout_ratio: dropout before the scene classifier. Defaults to 0.5.
         global_loss_weight: weight of the global loss. Defaults to 1.0.
+        global_channels: width of the global feature given to the RoIs (a linear projection
+            of the pooled clip feature); None (default): the pooled ``C`` channels.
+        global_loss: build the scene classifier and its global loss. Defaults to True.
     """
 
     def __init__(self,
@@ -50,7 +55,9 @@ class ThreeBranchHead(nn.Module):
                  fusion: str = 'concat',
                  lfb: Optional[dict] = None,
                  global_dropout_ratio: float = 0.5,
-                 global_loss_weight: float = 1.0) -> None:
+                 global_loss_weight: float = 1.0,
+                 global_channels: Optional[int] = None,
+                 global_loss: bool = True) -> None:
         super().__init__()
         if fusion not in ('concat', 'sum'):
             raise ValueError(f"fusion must be 'concat' or 'sum', got {fusion!r}")
@@ -65,17 +72,20 @@ class ThreeBranchHead(nn.Module):
             if fusion == 'sum':
                 self.lfb_proj = nn.Linear(self.lfb.out_channels, in_channels)
         if with_global:
-            self.global_branch = GlobalSceneBranch(in_channels, num_scene_classes,
-                                                   global_dropout_ratio, global_loss_weight)
+            self.global_branch = GlobalSceneBranch(in_channels,
+                                                   num_scene_classes if global_loss else 0,
+                                                   global_dropout_ratio, global_loss_weight,
+                                                   out_channels=global_channels)
 
     @property
     def out_channels(self) -> int:
-        """Width of the fused feature: ``C`` (+ latent with concat LFB) (+ ``C`` global)."""
+        """Width of the fused feature: ``C`` (+ latent with concat LFB) (+ the global
+        feature's, ``C`` or ``global_channels``)."""
         width = self.in_channels
         if self.with_lfb and self.fusion == 'concat':
             width += self.lfb.out_channels
         if self.with_global:
-            width += self.in_channels
+            width += self.global_branch.out_channels
         return width
 
     def init_weights(self) -> None:
@@ -111,7 +121,7 @@ class ThreeBranchHead(nn.Module):
 
         Returns:
             tuple: ``(n, out_channels, 1, 1, 1)`` fused features and ``(B, K)`` scene logits
-            (None without the global branch).
+            (None without the global branch or its loss).
         """
         if x.shape[1] != self.in_channels:
             raise ValueError(f'ThreeBranchHead expects {self.in_channels}-channel RoI features, '

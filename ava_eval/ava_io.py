@@ -7,14 +7,19 @@ Formats (ActivityNet AVA challenge, ``Evaluation/get_ava_performance.py``):
 * label map: pbtxt (``item { name: "..." id: N }``) or mmaction2's txt (``N: name``);
 * excluded timestamps: ``video_id,timestamp``.
 
-Boxes are normalised to [0, 1]. Rules applied here:
+Files are read as the official evaluator reads them: Python's ``csv`` module (quoted fields,
+commas inside quotes, ids of any length), ``float``/``int`` of each field. Rules applied here:
 
-* a missing file, a wrong column count or a non-numeric field raises :class:`AVAInputError`
-  naming the file and line;
-* a coordinate outside [0, 1] by less than ``CLIP_TOLERANCE`` is clipped and counted
-  (``AVATable.num_clipped``); further outside raises; a ground-truth box with
-  x2 <= x1 or y2 <= y1 raises (detections with such boxes are dropped later, counted, as the
-  official evaluator drops them);
+* a missing, gzipped or non-UTF-8 file, a wrong column count or a non-numeric field raises
+  :class:`AVAInputError` naming the file and line, as do non-finite numbers;
+* boxes are used as given, as the official evaluator uses them: coordinates outside [0, 1]
+  and ground-truth boxes of zero area or with x2 < x1 or y2 < y1 are recorded per kind
+  (``AVATable.box_rows``) and counted in one warning each by the evaluator (detection boxes
+  with x2 <= x1 or y2 <= y1 are dropped there, as the official evaluator drops them);
+* ``strict=True`` keeps the earlier checks instead: a coordinate outside [0, 1] by less than
+  ``CLIP_TOLERANCE`` is clipped and counted (``AVATable.num_clipped``), further outside
+  raises, a ground-truth box with x2 <= x1 or y2 <= y1 raises, and every row has the first
+  row's column count;
 * ground-truth rows repeating an earlier row exactly are kept, as the official evaluator keeps
   them, and counted in a warning (each is a ground truth no detection can match);
 * timestamps are integers and form the keyframe key ``(video_id, int(timestamp))`` as the
@@ -25,14 +30,15 @@ import os
 import os.path as osp
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..utils import InputError
-from ..utils import atomic_open  # noqa: F401  (re-exported for the readers' users)
+from .atomic_io import atomic_open
 from .csv_parser import parse_numeric_csv
+from .errors import InputError
 
 CLIP_TOLERANCE = 1e-3
 PathLike = Union[str, os.PathLike]
@@ -57,8 +63,13 @@ class AVATable:
             file, else 1.0 (the official reader keeps that column as the row's "score" and
             orders a keyframe's ground truth by it, which decides ties of the IoU argmax).
         source: the file the rows came from, or ``'<memory>'``.
-        num_clipped: rows whose coordinates were clipped into [0, 1].
-        num_columns: columns of the file (7 or 8), 0 for a table built in memory.
+        num_clipped: rows whose coordinates were clipped into [0, 1] (``strict=True``).
+        num_columns: columns of the file (7 or 8; 0 for a table built in memory or a
+            ground-truth file mixing 7- and 8-column rows, which the official reader accepts).
+        box_rows: ``{kind: (K,) int64 rows}`` of the boxes the official evaluator uses as
+            given (``strict=False``): ``'outside'`` (a coordinate outside [0, 1]), and for
+            ground truth ``'zero_area'`` (x2 == x1 or y2 == y1) and ``'inverted'`` (x2 < x1 or
+            y2 < y1); kinds without rows are absent.
     """
     video_names: np.ndarray
     video_codes: np.ndarray
@@ -69,6 +80,7 @@ class AVATable:
     source: str = '<memory>'
     num_clipped: int = 0
     num_columns: int = 0
+    box_rows: Dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -86,7 +98,8 @@ class AVATable:
                     boxes: np.ndarray,
                     labels: Sequence[int],
                     scores: Optional[Sequence[float]] = None,
-                    is_gt: bool = False) -> 'AVATable':
+                    is_gt: bool = False,
+                    strict: bool = False) -> 'AVATable':
         """Builds a validated table from in-memory columns (same rules as the files).
 
         Args:
@@ -95,7 +108,8 @@ class AVATable:
             boxes: (N, 4) normalised ``x1, y1, x2, y2``.
             labels: (N,) action ids.
             scores: (N,) scores; None means 1.0 (ground truth).
-            is_gt: apply the ground-truth box rule (x2 > x1 and y2 > y1).
+            is_gt: the rows are ground truth (for the box rules).
+            strict: the earlier box checks (see the module docstring).
         """
         n = len(labels)
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
@@ -115,19 +129,30 @@ class AVATable:
                 len(table.scores)):
             raise AVAInputError('<memory>: video_ids, timestamps, boxes, labels and scores '
                                 'must have the same length')
-        _check_boxes(table, is_gt)
+        _check_boxes(table, is_gt, strict)
         return table
+
+
+def _is_blank(row: List[str]) -> bool:
+    """An empty line (or one of spaces only): not a row, here and in line numbers."""
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def _csv_rows(path: str):
+    """``(line, row)`` of the non-blank rows of ``path`` as Python's ``csv`` module reads them
+    (the official reader); ``line`` is the 1-based line the row ends on."""
+    with open(path, 'r', encoding='utf-8', newline='') as f:
+        reader = csv.reader(f)
+        for row in reader:
+            if not _is_blank(row):
+                yield reader.line_num, row
 
 
 def _line_of_row(path: str, row: int) -> int:
     """1-based line of data row ``row`` (blank lines are not rows), read only for messages."""
-    with open(path, 'r', newline='') as f:
-        seen = -1
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                seen += 1
-                if seen == row:
-                    return lineno
+    for seen, (lineno, _) in enumerate(_csv_rows(path)):
+        if seen == row:
+            return lineno
     return row + 1
 
 
@@ -138,49 +163,117 @@ def _check_file(path: PathLike, what: str) -> str:
     return path
 
 
+def _not_gzip(path: str, what: str) -> None:
+    with open(path, 'rb') as f:
+        if f.read(2) == b'\x1f\x8b':
+            raise AVAInputError(f'{path}: the {what} file is gzip-compressed; decompress it '
+                                'first (the official evaluator reads plain CSV)')
+
+
+def _encoding_error(path: str, what: str) -> AVAInputError:
+    """The error for a file that is not UTF-8 text, naming its first such line."""
+    with open(path, 'rb') as f:
+        for lineno, line in enumerate(f, 1):
+            try:
+                line.decode('utf-8')
+            except UnicodeDecodeError as err:
+                return AVAInputError(f'{path}, line {lineno}: not UTF-8 text ({err.reason}); '
+                                     f'the {what} file must be a UTF-8 CSV')
+    return AVAInputError(f'{path}: not UTF-8 text; the {what} file must be a UTF-8 CSV')
+
+
 def _first_row_width(path: str) -> Optional[int]:
-    with open(path, 'r', newline='') as f:
-        for line in f:
-            if line.strip():
-                return len(line.rstrip('\r\n').split(','))
+    for _, row in _csv_rows(path):
+        return len(row)
     return None
 
 
 def _diagnose(path: str, ncols: Tuple[int, ...], what: str):
     """Finds the first malformed line of ``path`` and raises an error naming it.
 
-    Columns 2 and 7 (timestamp, action id) must be integers, 3-6 and 8 (score, or a
-    ground truth's person id) numbers.
+    Columns 2 and 7 (timestamp, action id) must be integers (``int``), 3-6 and 8 (score, or
+    a ground truth's person id) numbers (``float``), as the official reader converts them.
     """
     expected = ' or '.join(str(c) for c in ncols)
     int_cols = (1, 6)
-    with open(path, 'r', newline='') as f:
-        for lineno, row in enumerate(csv.reader(f), 1):
-            if not row or not ''.join(row).strip():
-                continue
-            if len(row) not in ncols:
-                raise AVAInputError(f'{path}, line {lineno}: expected {expected} columns '
-                                    f'({what}), got {len(row)}: {",".join(row)!r}')
-            for col in range(1, len(row)):
-                try:
-                    (int if col in int_cols else float)(row[col])
-                except ValueError:
-                    kind = 'an integer' if col in int_cols else 'a number'
-                    raise AVAInputError(f'{path}, line {lineno}, column {col + 1}: expected '
-                                        f'{kind}, got {row[col]!r}') from None
+    for lineno, row in _csv_rows(path):
+        if len(row) not in ncols:
+            raise AVAInputError(f'{path}, line {lineno}: expected {expected} columns '
+                                f'({what}), got {len(row)}: {",".join(row)!r}')
+        for col in range(1, len(row)):
+            try:
+                (int if col in int_cols else float)(row[col])
+            except ValueError:
+                kind = 'an integer' if col in int_cols else 'a number'
+                raise AVAInputError(f'{path}, line {lineno}, column {col + 1}: expected '
+                                    f'{kind}, got {row[col]!r}') from None
 
 
-def read_ava_csv(path: PathLike, is_gt: bool) -> AVATable:
+_CHUNK = 100_000
+
+
+def _read_with_csv(path: str, allowed: Tuple[int, ...], layout: str):
+    """The general reader: Python's ``csv`` module and ``int``/``float`` of each field, row
+    for row as the official ``read_csv``. Returns ``(names, codes, values, width)``: distinct
+    ids (str, in order of appearance), (N,) their index per row, (7, N) float64 of columns
+    2-8 (1.0 as the 8th of a 7-column row, as the official reader scores it), and the common
+    column count (0 if 7- and 8-column rows are mixed)."""
+    index: Dict[str, int] = {}
+    codes, columns, widths = [], [[] for _ in range(7)], set()
+    rows = (row for _, row in _csv_rows(path))
+    while True:
+        chunk = list(islice(rows, _CHUNK))
+        if not chunk:
+            break
+        lengths = set(map(len, chunk))
+        widths |= lengths
+        if not lengths <= set(allowed):
+            _diagnose(path, allowed, layout)
+        if lengths == {7, 8}:
+            chunk = [row if len(row) == 8 else row + ['1.0'] for row in chunk]
+        fields = list(zip(*chunk))
+        del chunk
+        try:
+            codes.append(np.fromiter((index.setdefault(v, len(index)) for v in fields[0]),
+                                     np.int64, len(fields[0])))
+            for c in range(1, len(fields)):
+                convert = int if c in (1, 6) else float
+                columns[c - 1].append(np.fromiter(map(convert, fields[c]), np.float64,
+                                                  len(fields[c])))
+            if len(fields) == 7:
+                columns[6].append(np.ones(len(fields[0])))
+        except ValueError:
+            _diagnose(path, allowed, layout)
+            raise
+    if not codes:
+        return [], np.zeros(0, np.int64), np.zeros((7, 0)), 0
+    values = np.stack([np.concatenate(col) for col in columns])
+    width = widths.pop() if len(widths) == 1 else 0
+    return list(index), np.concatenate(codes), values, width
+
+
+def read_ava_csv(path: PathLike, is_gt: bool, strict: bool = False) -> AVATable:
     """Reads an AVA ground-truth (``is_gt``) or detection CSV into a validated table.
 
     Ground truth has 7 or 8 columns (the 8th is the person id; every row is one instance);
-    detections have 8 (the 8th is the score).
+    detections have 8 (the 8th is the score). ``strict``: the earlier checks (module doc).
     """
     what = 'ground truth' if is_gt else 'detection'
     path = _check_file(path, what)
     allowed = (7, 8) if is_gt else (8, )
     layout = 'video_id,timestamp,x1,y1,x2,y2,action_id' + (
         '[,person_id]' if is_gt else ',score')
+    _not_gzip(path, what)
+    try:
+        return _read_table(path, is_gt, strict, allowed, layout)
+    except UnicodeDecodeError:
+        raise _encoding_error(path, what) from None
+    except csv.Error as err:  # e.g. a field over the csv module's size limit: not a CSV
+        raise AVAInputError(f'{path}: not a CSV text file ({err})') from None
+
+
+def _read_table(path: str, is_gt: bool, strict: bool, allowed: Tuple[int, ...],
+                layout: str) -> AVATable:
     width = _first_row_width(path)
     if width is None:
         table = AVATable.from_arrays([], [], np.zeros((0, 4)), [], None, is_gt)
@@ -193,29 +286,22 @@ def read_ava_csv(path: PathLike, is_gt: bool) -> AVATable:
         raw_names, codes, values = parsed
         names = np.array([v.decode('utf-8') for v in raw_names], dtype=str)
     else:
-        dtype = [('v', 'S128'), ('t', 'i8'), ('x1', 'f8'), ('y1', 'f8'), ('x2', 'f8'),
-                 ('y2', 'f8'), ('a', 'i8')] + [('s', 'f8')] * (width - 7)
-        try:
-            rec = np.loadtxt(path, delimiter=',', dtype=dtype, comments=None, ndmin=1,
-                             encoding='utf-8')
-        except ValueError as err:
-            _diagnose(path, (width, ), layout)
-            raise AVAInputError(f'{path}: not an AVA {what} CSV ({layout}): {err}') from None
-        uniq, codes = np.unique(rec['v'], return_inverse=True)
-        names = np.char.decode(uniq, 'utf-8').astype(str)
-        values = np.stack([rec[k].astype(np.float64) for k in rec.dtype.names[1:]])
-        del rec
+        # Exact everywhere, slower: quoted numbers, ids longer than 64 characters, exponents,
+        # more than 8 characters in a number, spaces, mixed 7- and 8-column rows.
+        names, codes, values, width = _read_with_csv(path, (width, ) if strict else allowed,
+                                                     layout)
+        names = np.array(names, dtype=str)
     n = values.shape[1]
     table = AVATable(
         video_names=names,
-        video_codes=codes.reshape(-1).astype(np.int64),
+        video_codes=codes.reshape(-1).astype(np.int64, copy=False),
         timestamps=values[0].astype(np.int64),
         boxes=values[1:5].T,
         labels=values[5].astype(np.int64),
-        scores=(values[6] if width == 8 else np.ones(n)),
+        scores=(values[6] if values.shape[0] == 7 else np.ones(n)),
         source=path,
         num_columns=width)
-    _check_boxes(table, is_gt)
+    _check_boxes(table, is_gt, strict)
     if is_gt:
         _warn_duplicates(table)
     return table
@@ -239,8 +325,10 @@ def _warn_duplicates(table: AVATable) -> None:
                       'which no detection can match twice', AVAEvalWarning, stacklevel=3)
 
 
-def _check_boxes(table: AVATable, is_gt: bool):
-    """Clips coordinates within ``CLIP_TOLERANCE`` of [0, 1]; raises on worse boxes."""
+def _check_boxes(table: AVATable, is_gt: bool, strict: bool = False):
+    """Non-finite numbers raise. Default: records the boxes the official evaluator uses as
+    given (``table.box_rows``). ``strict``: clips coordinates within ``CLIP_TOLERANCE`` of
+    [0, 1] and raises on worse boxes (the earlier checks)."""
     boxes, scores = table.boxes, table.scores
     finite = np.isfinite(boxes).all(axis=1) & np.isfinite(scores)
     if not finite.all():
@@ -248,12 +336,23 @@ def _check_boxes(table: AVATable, is_gt: bool):
         raise AVAInputError(f'{table.where(row)}: box and score must be finite numbers, got '
                             f'{boxes[row].tolist()} score {scores[row]}')
     outside = ((boxes < 0) | (boxes > 1)).any(axis=1)
+    if not strict:
+        kinds = {'outside': outside}
+        if is_gt:
+            inverted = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+            kinds['inverted'] = inverted
+            kinds['zero_area'] = ~inverted & ((boxes[:, 2] == boxes[:, 0]) |
+                                              (boxes[:, 3] == boxes[:, 1]))
+        table.box_rows = {k: np.flatnonzero(v) for k, v in kinds.items() if v.any()}
+        return
     if outside.any():
         far = ((boxes < -CLIP_TOLERANCE) | (boxes > 1 + CLIP_TOLERANCE)).any(axis=1)
         if far.any():
             row = int(np.flatnonzero(far)[0])
             raise AVAInputError(f'{table.where(row)}: box coordinates must be normalised to '
-                                f'[0, 1], got x1,y1,x2,y2 = {boxes[row].tolist()}')
+                                f'[0, 1], got x1,y1,x2,y2 = {boxes[row].tolist()} (strict; '
+                                'without it they are used as given, as the official evaluator '
+                                'uses them)')
         np.clip(boxes, 0.0, 1.0, out=boxes)
         table.num_clipped = int(outside.sum())
     if is_gt:
@@ -261,7 +360,7 @@ def _check_boxes(table: AVATable, is_gt: bool):
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise AVAInputError(f'{table.where(row)}: ground-truth box needs x2 > x1 and '
-                                f'y2 > y1, got x1,y1,x2,y2 = {boxes[row].tolist()}')
+                                f'y2 > y1, got x1,y1,x2,y2 = {boxes[row].tolist()} (strict)')
 
 
 _TXT_LINE = re.compile(r'^\s*(\d+)\s*:\s*(.*?)\s*$')

@@ -1,7 +1,7 @@
 """Bar chart of the per-class AP of an AVA evaluation (PNG, matplotlib's Agg backend)."""
 from typing import Optional
 
-from .ava_io import atomic_open
+from .atomic_io import atomic_open
 from .frame_ap import AVA_GROUPS, AVAResult
 
 _GROUP_COLOURS = {
