@@ -17,7 +17,8 @@ LAYERS = [
     {'structures', 'evaluation', 'models', 'visualization'},
     {'datasets', 'ensemble'},
     {'engine'},
-    {'benchmarks'},
+    {'benchmarks', 'apis'},
+    {'conversion'},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

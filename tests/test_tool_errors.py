@@ -106,9 +106,9 @@ def test_link_tubes_on_an_empty_proposal_file(tmp_path):
         assert pickle.load(f) == {}
 
 
-HELP_TOOLS = ['convert_acar_checkpoint', 'detect_persons', 'ensemble', 'eval_ava',
-              'extract_audio_features', 'extract_bank', 'extract_keypoints', 'link_tubes',
-              'make_synthetic_ava', 'run_demo', 'test', 'train']
+HELP_TOOLS = ['convert_acar_checkpoint', 'convert_dataset', 'demo_video', 'detect_persons',
+              'ensemble', 'eval_ava', 'extract_audio_features', 'extract_bank',
+              'extract_keypoints', 'link_tubes', 'make_synthetic_ava', 'run_demo', 'test', 'train']
 
 
 def undocumented_options(help_text: str) -> list:

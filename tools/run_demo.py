@@ -6,7 +6,10 @@
    last checkpoint in ``--work-dir``);
 3. evaluates the final checkpoint on the validation split with the project's AVA metric
    (per-class AP table in the log, result CSV/JSON and the per-class AP bar chart PNG);
-4. draws the predictions on a few seconds of a validation video into ``detections.gif``.
+4. draws the predictions on a few seconds of a validation video into ``detections.gif``;
+5. renders the whole first validation video with the trained model into ``detections.mp4``
+   (``ava_plugins.apis.demo_video``, as ``tools/demo_video.py``: the validation proposals, a
+   keyframe every annotated second, the predictions also in ``detections.csv``).
 
 Everything lands in ``--work-dir``: the mmengine log (``<timestamp>/``), the checkpoint, the
 evaluation files and ``summary.json``.
@@ -56,7 +59,7 @@ def parse_args(argv=None):
 
 
 def step(n: int, text: str) -> None:
-    print(f'\n[demo {n}/4] {text}', flush=True)
+    print(f'\n[demo {n}/5] {text}', flush=True)
 
 
 def draw_validation_video(runner, cfg: Config, data: str, seconds: int, thr: float,
@@ -93,6 +96,24 @@ def draw_validation_video(runner, cfg: Config, data: str, seconds: int, thr: flo
     return save_gif(frames_out, out, fps=fps)
 
 
+def render_validation_video(runner, cfg: Config, thr: float, out: str, out_csv: str) -> str:
+    """The first validation video, every annotated keyframe, drawn with the trained model."""
+    from ava_plugins.apis import demo_video
+    dataset = runner.test_dataloader.dataset
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    first = infos[0]
+    seconds = sorted(d['timestamp'] - d['timestamp_start'] for d in infos
+                     if d['video_id'] == first['video_id'])
+    model = runner.model
+    model.cfg = cfg  # the config the API reads the test pipeline and classes from
+    model.eval()
+    demo_video(model, first['frame_dir'], out, cfg.test_dataloader.dataset.proposal_file,
+               score_thr=thr, out_csv=out_csv, fps=first['fps'], keyframes=seconds,
+               video_id=first['video_id'], timestamp_start=first['timestamp_start'],
+               label_map=cfg.test_evaluator.get('label_file'))
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
@@ -118,15 +139,21 @@ def main(argv=None):
     gif = draw_validation_video(runner, cfg, data, args.gif_seconds, args.score_thr,
                                 osp.join(work_dir, 'detections.gif'))
 
+    step(5, 'rendering a validation video with the trained model')
+    video = render_validation_video(runner, cfg, args.score_thr,
+                                    osp.join(work_dir, 'detections.mp4'),
+                                    osp.join(work_dir, 'detections.csv'))
+
     summary.update(config=osp.relpath(args.config, REPO), seed=args.seed,
-                   minutes=round((time.time() - start) / 60, 2), gif=gif,
+                   minutes=round((time.time() - start) / 60, 2), gif=gif, video=video,
                    metrics={k: float(v) for k, v in metrics.items()})
     with atomic_open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
     print(f'\nmAP {summary["mAP"]:.4f} in {summary["minutes"]:.1f} min; per capability group:')
     for name, ap in summary['capability_groups'].items():
         print(f'  {name:12s} {"n/a" if ap is None else f"{ap:.4f}"}')
-    print(f'run folder: {work_dir} (log, checkpoint, per-class AP table/chart, detections.gif)')
+    print(f'run folder: {work_dir} (log, checkpoint, per-class AP table/chart, '
+          'detections.gif, detections.mp4)')
     return summary
 
 
