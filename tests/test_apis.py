@@ -5,7 +5,6 @@ On the real demo video (``tests/data/mmaction2/demo_spatiotemporal_det.mp4``, 57
 a generated synthetic validation video against ``tools/test.py`` (the tiny ACAR config with
 random weights, saved as a checkpoint: the two paths must agree, accuracy is not the point).
 """
-import importlib.util
 import os
 import os.path as osp
 import pickle
@@ -19,8 +18,10 @@ import torch
 import ava_plugins  # noqa: F401
 from ava_plugins.apis import (KeyframePrediction, VideoSource, inference_video, init_model,
                               predictions_to_table, smooth_predictions)
+from ava_plugins.apis import demo_command
 from ava_plugins.evaluation import evaluate_ava, read_ava_csv
 from third_party_data import DEMO_VIDEO
+import tool_runs
 from tiny_detector import save_random_detector
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -28,13 +29,6 @@ ACAR_TINY = osp.join(REPO, 'configs', 'synthetic', 'acar_slowfast_tiny.py')
 DEMO_FPS, DEMO_FRAMES = 6, 57
 # Two persons of the demo video (the arm wrestlers), normalised, with their person scores.
 PERSONS = np.array([[0.05, 0.10, 0.55, 0.98, 0.95], [0.45, 0.15, 0.95, 0.95, 0.85]], np.float32)
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def decode(path):
@@ -62,7 +56,7 @@ def acar(tmp_path_factory):
 def test_demo_video_with_proposals(acar, tmp_path):
     out, csv = tmp_path / 'out.mp4', tmp_path / 'out.csv'
     thr = 0.3
-    result = load_tool('demo_video').main([
+    result = demo_command.main([
         ACAR_TINY, str(acar['ckpt']), str(DEMO_VIDEO), str(out), '--proposals',
         str(acar['props']), '--video-id', 'demo', '--out-csv', str(csv), '--score-thr', str(thr)])
     src, src_fps = decode(DEMO_VIDEO)
@@ -99,7 +93,7 @@ def test_demo_video_with_an_mmdet_detector(acar, tmp_path):
     from mmdet.apis import inference_detector, init_detector
     det_cfg, det_ckpt = save_random_detector(tmp_path)
     out, csv = tmp_path / 'out.mp4', tmp_path / 'out.csv'
-    result = load_tool('demo_video').main([
+    result = demo_command.main([
         ACAR_TINY, str(acar['ckpt']), str(DEMO_VIDEO), str(out), '--det-config', str(det_cfg),
         '--det-checkpoint', str(det_ckpt), '--det-score-thr', '0.6',
         '--out-csv', str(csv), '--score-thr', '0.2', '--interval', '3', '--link-tubes'])
@@ -157,7 +151,7 @@ def synthetic_val(tmp_path_factory, acar):
     import cv2
     from mmengine.config import Config
 
-    from ava_plugins.engine.synthetic_runs import ensure_synthetic_data, point_config_at_data
+    from ava_plugins.benchmarks.synthetic_runs import ensure_synthetic_data, point_config_at_data
     root = tmp_path_factory.mktemp('synthetic_apis')
     data = str(root / 'data')
     meta = ensure_synthetic_data(data, 0, verbose=False, train_videos=1, val_videos=1,
@@ -185,8 +179,9 @@ def test_inference_agrees_with_tools_test(synthetic_val, acar):
     """Same checkpoint, same proposals: on the rawframes folder the scores equal
     ``tools/test.py``'s; on the mp4 made from them the mAP is within 0.02 of it."""
     s = synthetic_val
-    load_tool('test').main([s['config'], str(acar['ckpt']), '--work-dir',
-                            str(s['root'] / 'work')])
+    test = tool_runs.run_tool(['tools/test.py', s['config'], acar['ckpt'], '--work-dir',
+                     s['root'] / 'work'], timeout=600)
+    assert test.returncode == 0, test.stderr[-3000:]
     csvs = sorted(f for f in os.listdir(s['root'] / 'eval') if f.endswith('.csv'))
     ref = read_ava_csv(str(s['root'] / 'eval' / csvs[-1]), is_gt=False)
     gt_file = s['cfg'].test_evaluator.ann_file
@@ -219,7 +214,7 @@ def test_tta_config_runs_on_a_video(synthetic_val):
     s = synthetic_val
     from mmengine.config import Config
 
-    from ava_plugins.engine.synthetic_runs import point_config_at_data
+    from ava_plugins.benchmarks.synthetic_runs import point_config_at_data
     cfg = Config.fromfile(osp.join(REPO, 'configs/synthetic/linear_slowfast_tiny_tta.py'))
     point_config_at_data(cfg, s['data'])
     torch.manual_seed(0)

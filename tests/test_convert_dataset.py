@@ -2,7 +2,6 @@
 CSV and a hand-written CVAT for video 1.1 XML over generated mp4s become the AVA layout, which
 mmaction2's dataset loads with the annotated boxes and labels, and on which a tiny ACAR config
 trains and evaluates."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -60,13 +59,6 @@ EXPECTED = [
 ]
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def write_video(path, seconds):
     """Frames of brightness 4 * frame index (so a frame's source can be read back)."""
     import cv2
@@ -89,7 +81,7 @@ def converted(tmp_path_factory):
     out = root / 'data'
     common = ['--videos', str(videos), '--classes', str(root / 'classes.txt'), '--out', str(out),
               '--fps', '5']
-    tool = load_tool('convert_dataset')
+    from ava_plugins.conversion import command as tool
     tool.main([str(root / 'ann.csv'), str(root / 'ann.xml'), '--split', 'train', *common])
     tool.main([str(root / 'ann.csv'), '--split', 'val', *common])
     return dict(root=root, out=out, common=common, tool=tool)
