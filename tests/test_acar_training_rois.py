@@ -88,7 +88,8 @@ def packed_clip(cfg, steps, rng, num_persons, num_classes):
                    proposals=boxes[det_gt].copy(), img_key='v,0900', video_id='v',
                    timestamp=900)
     for step in steps:
-        if type(step).__name__ == 'PackActionInputs' and 'acfb_feat' in step.meta_keys:
+        if (type(step).__name__ == 'PackActionInputs'
+                and 'acfb_feat' in (step.algorithm_keys or ())):
             results.update(acfb_bank(cfg, results))
         results = step(results)
     return results['data_samples'], det_gt

@@ -61,7 +61,7 @@ def test_converted_official_checkpoint_gives_the_official_logits(arch, tmp_path)
     state.update({f'module.head.module.{k}': v for k, v in head.state_dict().items()})
     src, dst = tmp_path / 'official.pth.tar', tmp_path / 'converted.pth'
     torch.save(dict(state_dict=state, epoch=5), src)
-    convert.main([str(src), str(dst)])
+    convert.convert_checkpoint(str(src), str(dst))
 
     init_default_scope('mmaction')
     cfg = Config.fromfile(os.path.join(REPO, 'configs', o['config']))
