@@ -125,7 +125,8 @@ def test_resumed_iteration_based_run_equals_the_uninterrupted_run(tiny_ava, repo
     """IterBasedTrainLoop (the three-branch recipe's): resumed from ``iter_3.pth`` of 6, with
     flips, dropout and a validation at 3, the run ends with the uninterrupted run's weights
     and validation mAP bit for bit. mmengine replays the 3 skipped batches from the fresh seed;
-    restoring the saved states before that replay (or not at all) gives other flips."""
+    without restoring the saved states (as before, for iteration-based loops) the weights
+    differ."""
     full, part = tmp_path / 'full', tmp_path / 'part'
     log_full = run([sys.executable, 'tools/train.py', ITER_CONFIG, '--work-dir', str(full),
                     *epoch_args(tiny_ava)], repo_root)
