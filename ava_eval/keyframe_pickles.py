@@ -99,6 +99,32 @@ def _first_bad(arrays: Dict[str, np.ndarray], flat_bad: np.ndarray) -> Tuple[str
     return key, pos - (int(ends[k - 1]) if k else 0)
 
 
+def check_proposal_rows(value: np.ndarray, where: str, normalised: bool = True) -> None:
+    """The one check of proposal rows ``(N, 4 or 5)`` x1, y1, x2, y2[, score]: finite, not
+    inverted and, when ``normalised``, inside [0, 1].
+
+    Raises:
+        AVADataError: naming ``where`` (the file and key, or the structure) and the first bad
+            row.
+    """
+    bad = ~np.isfinite(value)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        what = 'score' if col == 4 else 'coordinate'
+        raise AVADataError(f'{where}, row {row}: non-finite {what} ({value[row].tolist()})')
+    if normalised:
+        outside = ((value[:, :4] < 0) | (value[:, :4] > 1)).any(axis=1)
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise AVADataError(f'{where}, row {row}: expected box coordinates normalised to '
+                               f'[0, 1], got x1,y1,x2,y2 = {value[row, :4].tolist()}')
+    flipped = (value[:, 2] < value[:, 0]) | (value[:, 3] < value[:, 1])
+    if flipped.any():
+        row = int(np.argmax(flipped))
+        raise AVADataError(f'{where}, row {row}: x2 < x1 or y2 < y1 '
+                           f'({value[row, :4].tolist()}); expected x1, y1, x2, y2')
+
+
 def load_proposals(path: os.PathLike) -> Dict[str, np.ndarray]:
     """Loads and validates an AVA proposal pickle (see the module docstring).
 
@@ -116,22 +142,13 @@ def load_proposals(path: os.PathLike) -> Dict[str, np.ndarray]:
         raise AVADataError(f'{path}: every array needs the same number of columns (4 or 5), '
                            f'got {sorted(width)}')
     flat = np.concatenate(list(props.values()), dtype=np.float64)
-    bad = ~np.isfinite(flat).all(axis=1)
-    if bad.any():
-        key, row = _first_bad(props, bad)
-        raise AVADataError(f'{path}: key {key!r}, row {row}: expected finite box and score, got '
-                           f'{props[key][row].tolist()}')
-    box = flat[:, :4]
-    bad = ((box < 0) | (box > 1)).any(axis=1)
-    if bad.any():
-        key, row = _first_bad(props, bad)
-        raise AVADataError(f'{path}: key {key!r}, row {row}: expected box coordinates normalised '
-                           f'to [0, 1], got x1,y1,x2,y2 = {props[key][row, :4].tolist()}')
-    bad = (box[:, 2] < box[:, 0]) | (box[:, 3] < box[:, 1])
-    if bad.any():
-        key, row = _first_bad(props, bad)
-        raise AVADataError(f'{path}: key {key!r}, row {row}: expected x2 >= x1 and y2 >= y1, got '
-                           f'x1,y1,x2,y2 = {props[key][row, :4].tolist()}')
+    with np.errstate(invalid='ignore'):
+        bad = ~np.isfinite(flat).all(axis=1)
+        bad |= ((flat[:, :4] < 0) | (flat[:, :4] > 1)).any(axis=1)
+        bad |= (flat[:, 2] < flat[:, 0]) | (flat[:, 3] < flat[:, 1])
+    if bad.any():  # the fast check found a row; the per-array one names it
+        key, _ = _first_bad(props, bad)
+        check_proposal_rows(props[key], f'{path}: key {key!r}')
     return props
 
 

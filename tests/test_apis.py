@@ -20,6 +20,7 @@ from ava_plugins.apis import (KeyframePrediction, VideoSource, inference_video, 
                               predictions_to_table, smooth_predictions)
 from ava_plugins.apis import demo_command
 from ava_plugins.evaluation import evaluate_ava, read_ava_csv
+from ava_plugins.utils import InputError
 from third_party_data import DEMO_VIDEO
 import tool_runs
 from tiny_detector import save_random_detector
@@ -51,6 +52,22 @@ def acar(tmp_path_factory):
     with open(root / 'props.pkl', 'wb') as f:
         pickle.dump(props, f)
     return dict(root=root, ckpt=ckpt, props=root / 'props.pkl')
+
+
+def test_no_person_found_is_a_one_line_error(acar, tmp_path):
+    """Proposals without a box at any keyframe, or a detector that finds nobody: an error
+    naming the video, not a silent video without boxes."""
+    model = init_model(ACAR_TINY, str(acar['ckpt']))
+    empty = {f'demo,{t:04d}': np.zeros((0, 5), np.float32) for t in range(10)}
+    with pytest.raises(InputError, match=r'demo_spatiotemporal_det\.mp4: the proposals hold no '
+                       'person box at any keyframe'):
+        inference_video(model, str(DEMO_VIDEO), proposals=empty, video_id='demo')
+    from mmdet.apis import init_detector
+    det_cfg, det_ckpt = save_random_detector(tmp_path)
+    detector = init_detector(str(det_cfg), str(det_ckpt), device='cpu')
+    with pytest.raises(InputError, match=r'the detector found no person \(score >= 1\.0\)'):
+        inference_video(model, str(DEMO_VIDEO), detector=detector, det_score_thr=1.0,
+                        interval=3)
 
 
 def test_demo_video_with_proposals(acar, tmp_path):

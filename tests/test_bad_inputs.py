@@ -246,7 +246,7 @@ def test_proposals_nan_score(files):
     props = {k: v.copy() for k, v in PROPOSALS.items()}
     props['vidA,0902'][1, 4] = np.nan
     bad = dump(files['tmp'] / 'nan.pkl', props)
-    with pytest.raises(AVADataError, match=r"nan\.pkl: key 'vidA,0902', row 1: expected finite"):
+    with pytest.raises(AVADataError, match=r"nan\.pkl: key 'vidA,0902', row 1: non-finite score"):
         dataset(files, proposal_file=bad)
 
 
@@ -483,7 +483,7 @@ def test_link_tubes_tool_bad_pickle(files, tmp_path):
     props['vidA,0903'][0, 4] = np.nan
     bad = dump(tmp_path / 'nan.pkl', props)
     out = run_tool(['tools/link_tubes.py', bad, tmp_path / 'tubes.pkl', '--span', '3'])
-    assert_one_error_line(out, "nan.pkl: proposals['vidA,0903']: non-finite score in row 0")
+    assert_one_error_line(out, "nan.pkl: proposals['vidA,0903'], row 0: non-finite score")
     cut = tmp_path / 'cut.pkl'
     cut.write_bytes(open(files['proposal_file'], 'rb').read()[:40])
     out = run_tool(['tools/link_tubes.py', cut, tmp_path / 'tubes.pkl', '--span', '3'])

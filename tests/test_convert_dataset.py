@@ -222,6 +222,16 @@ def test_bad_cvat_is_a_one_line_error(converted, tmp_path):
                                 '--out', str(tmp_path / 'o')])
 
 
+def test_missing_video_folder_is_a_one_line_error(converted, tmp_path):
+    """CVAT and VIA inputs look their videos up in ``--videos``: a missing folder is named (it
+    was a FileNotFoundError from ``os.listdir``)."""
+    from tool_runs import assert_one_error_line, run_tool
+    out = run_tool(['tools/convert_dataset.py', converted['root'] / 'ann.xml', '--split', 'train',
+                    '--videos', tmp_path / 'missing', '--classes',
+                    converted['root'] / 'classes.txt', '--out', tmp_path / 'o', '--fps', '5'])
+    assert_one_error_line(out, 'missing: not a directory')
+
+
 def test_detector_proposals_are_mmdets_persons_on_the_keyframes(converted, tmp_path):
     """With a detector the proposals are mmdet's ``inference_detector`` persons (>= the
     threshold) on each annotated keyframe's frame, normalised."""

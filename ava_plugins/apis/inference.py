@@ -39,6 +39,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from ava_eval.keyframe_pickles import load_proposals
+
 from ava_plugins.evaluation import AVATable, read_label_map
 from ava_plugins.utils import InputError
 
@@ -199,17 +201,10 @@ def _label_names(cfg, label_map) -> Dict[int, str]:
 
 
 def _load_proposals(proposals) -> dict:
+    """A proposal dict, or the one read from a proposal pickle (the project's one reader of
+    that format, :func:`ava_eval.keyframe_pickles.load_proposals`)."""
     if isinstance(proposals, (str, os.PathLike)):
-        path = os.fspath(proposals)
-        if not osp.isfile(path):
-            raise InputError(f'{path}: proposal file not found')
-        try:
-            with open(path, 'rb') as f:
-                proposals = pickle.load(f)
-        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError) as err:
-            raise InputError(f'{path}: not a proposal pickle ({err})') from None
-        if not isinstance(proposals, dict):
-            raise InputError(f'{path}: expected a dict {{"video_id,timestamp": (N, 5)}}')
+        return load_proposals(proposals)
     return proposals
 
 
@@ -420,9 +415,10 @@ def inference_video(model: torch.nn.Module,
             buffer[j] = buffer[last]  # kept: every pending clip starts at or before it
         for t in list(pending):
             predict(t)
-    if detector is not None and not any(len(b) for b, _ in persons.values()):
+    if not any(len(b) for b, _ in persons.values()):
         raise InputError(f'{source.path}: the detector found no person (score >= '
-                         f'{det_score_thr}) at any keyframe')
+                         f'{det_score_thr}) at any keyframe' if detector is not None else
+                         f'{source.path}: the proposals hold no person box at any keyframe')
     return [results[t] for t in seconds]
 
 

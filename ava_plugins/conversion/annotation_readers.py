@@ -284,6 +284,9 @@ def read_class_list(path: str) -> Sequence[Tuple[int, str]]:
 
 def find_video(videos: str, name: str, where: str) -> str:
     """The file of ``name`` (with or without extension) in folder ``videos``."""
+    if not osp.isdir(videos):
+        raise InputError(f'--videos {videos}: not a directory (the folder of the annotated '
+                         'videos)')
     path = osp.join(videos, name)
     if osp.isfile(path):
         return path

@@ -44,7 +44,7 @@ argmax pointers together, ``T//2`` fancy-indexing steps per side. About 20-30 ms
 from typing import Dict, Tuple
 
 import numpy as np
-from ava_eval.keyframe_pickles import parse_key
+from ava_eval.keyframe_pickles import check_proposal_rows, parse_key
 
 from .boxes import pairwise_iou
 
@@ -313,16 +313,7 @@ def _check_array(key, value) -> None:
 
 
 def _check_values(key, value) -> None:
-    bad = ~np.isfinite(value)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        what = 'score' if col == 4 else 'coordinate'
-        raise ValueError(f'proposals[{key!r}]: non-finite {what} in row {row} ({value[row]})')
-    flipped = (value[:, 2] < value[:, 0]) | (value[:, 3] < value[:, 1])
-    if flipped.any():
-        row = int(np.argmax(flipped))
-        raise ValueError(f'proposals[{key!r}]: row {row} has x2 < x1 or y2 < y1 '
-                         f'({value[row, :4]}); expected x1, y1, x2, y2')
+    check_proposal_rows(value, f'proposals[{key!r}]', normalised=False)
 
 
 def group_by_video(proposals) -> Dict[str, Dict[int, Tuple[str, np.ndarray]]]:
