@@ -234,7 +234,7 @@ def extract_bank_from_config(cfg: Config, checkpoint: str, out: str, *, split: s
 
     The work behind ``tools/extract_bank.py`` (whose docstring describes the options): builds
     the model and the split's dataset, then runs the resumable per-video
-    :func:`~ava_plugins.structures.bank_extraction.extract_bank` with the settings record
+    :func:`~ava_plugins.engine.bank_extraction.extract_bank` with the settings record
     (config content, checkpoint content, feature, boxes, canvas, max_per_second) keyed by the
     split. Returns its ``{computed, skipped}`` result.
     """

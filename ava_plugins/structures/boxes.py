@@ -3,7 +3,7 @@
 :func:`pairwise_iou` (every pair, batched; tube linking, arm RoIs, matching tests) and
 :func:`elementwise_iou` (aligned or broadcast pairs; box fusion, the synthetic detector).
 Both give 0 where the union is empty. The AVA evaluator keeps its own, bit-for-bit official
-IoU (``ava_plugins.evaluation.frame_ap``), on purpose.
+IoU (``ava_eval.frame_ap``), on purpose.
 """
 import numpy as np
 
