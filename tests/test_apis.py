@@ -8,8 +8,6 @@ random weights, saved as a checkpoint: the two paths must agree, accuracy is not
 import os
 import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -289,9 +287,7 @@ def test_tta_config_runs_on_a_video(synthetic_val):
 
 
 def run_tool(*args):
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', 'demo_video.py'),
-                           *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=300,
-                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    return tool_runs.run_tool(['tools/demo_video.py', *args], env={'OMP_NUM_THREADS': '1'})
 
 
 def test_demo_video_bad_input_is_one_line(acar, tmp_path):

@@ -17,27 +17,13 @@ from ava_plugins.engine import keyframe_jobs
 from ava_plugins.engine import keypoint_extraction as extract_keypoints
 from ava_plugins.engine import person_detection as detect_persons
 from third_party_data import DEMO_VIDEO
+from tiny_detector import det_config
+from tool_runs import run_ok
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 FPS = 6  # the demo video's frame rate
-DET_CFG = """
-_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-model = dict(
-    backbone=dict(depth=18, init_cfg=None),
-    neck=dict(in_channels=[64, 128, 256, 512], out_channels=16),
-    rpn_head=dict(in_channels=16, feat_channels=16),
-    roi_head=dict(bbox_roi_extractor=dict(out_channels=16),
-                  bbox_head=dict(in_channels=16, fc_out_channels=32)),
-    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=50), rcnn=dict(score_thr=0.0)))
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(256, 192), keep_ratio=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                                          'scale_factor'))
-]
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-"""
+DET_CFG = det_config(max_per_img=50, loader='LoadImageFromFile')  # frames are files here
 POSE_CFG = """
 _base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py'
 model = dict(backbone=dict(depth=18, init_cfg=None),
@@ -305,9 +291,7 @@ def many_videos(root, frames_dir, num):
 def reference_run(tool, args):
     """The uninterrupted run, a process like the killed ones (the same torch thread count: a
     run inside this test process may compute in another order, to the last float bit)."""
-    run = subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args], cwd=REPO,
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_ok([osp.join('tools', tool), *args])
 
 
 def killed_and_resumed(tool, args, out, num, reference, first=None, last=None):

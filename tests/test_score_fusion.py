@@ -1,14 +1,12 @@
 """Late fusion of recognition scores (Qiniu 2018 report, multi-modal ensembles), as a library
 and through ``tools/ensemble.py --task recognition``."""
-import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
+import tool_runs
 from ava_plugins.ensemble.score_fusion import (accuracy_report, fuse_recognition_dumps,
                                                fuse_scores, load_recognition_dump,
                                                mean_class_accuracy, softmax)
@@ -66,9 +64,7 @@ def _dump(path, scores, labels):
 
 
 def run_tool(*argv):
-    return subprocess.run([sys.executable, 'tools/ensemble.py', '--task', 'recognition', *argv],
-                          cwd=osp.dirname(osp.dirname(osp.abspath(__file__))),
-                          capture_output=True, text=True, timeout=300)
+    return tool_runs.run_tool(['tools/ensemble.py', '--task', 'recognition', *argv])
 
 
 # 6 classes, so that top-5 is not trivially 1; labels of the 4 videos

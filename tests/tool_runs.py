@@ -7,12 +7,14 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def run_tool(args, cwd=None, timeout=300):
-    """``python TOOL ARGS`` (``bash`` for ``.sh``) in the repository; the completed process."""
+def run_tool(args, cwd=None, timeout=300, env=None):
+    """``python TOOL ARGS`` (``bash`` for ``.sh``) in the repository, with ``env`` added to the
+    environment; the completed process."""
     script = args[0]
     cmd = ['bash', script, *args[1:]] if script.endswith('.sh') else [sys.executable, *args]
     return subprocess.run([str(c) for c in cmd], cwd=cwd or REPO, capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ, PYTHON=sys.executable))
+                          text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHON=sys.executable, **(env or {})))
 
 
 def assert_one_error_line(out, *expected):
@@ -25,9 +27,9 @@ def assert_one_error_line(out, *expected):
         assert text in errors[0], errors[0]
 
 
-def run_ok(args, timeout=300) -> str:
+def run_ok(args, timeout=300, env=None) -> str:
     """``run_tool`` that must succeed; its standard output."""
-    out = run_tool(args, timeout=timeout)
+    out = run_tool(args, timeout=timeout, env=env)
     assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
     return out.stdout
 
