@@ -77,11 +77,19 @@ def link_proposal_file(proposal_file: str, out: str, span: int, lam: float = 1.0
             for v in videos}
     store = PartStore(out)
     store.remove_stale_temporaries()
-    run_jobs(sorted(jobs), functools.partial(_link_one, out), lambda v: store.has(v, jobs[v][1]),
-             workers=workers, desc='linking tubes', inputs=jobs)
+    finished = {}  # the parts of an earlier run, read once
+
+    def done(video):
+        finished[video] = store.load(video, jobs[video][1])
+        return finished[video] is not None
+
+    run_jobs(sorted(jobs), functools.partial(_link_one, out), done, workers=workers,
+             desc='linking tubes', inputs=jobs)
+    linked = [v for v in sorted(jobs) if finished[v] is None]
+    finished.update(store.collect(linked, lambda v: jobs[v][1], wait_s=1))
     tubes = {}
-    for part in store.collect(sorted(jobs), lambda v: jobs[v][1], wait_s=1).values():
-        tubes.update(part)
+    for video in sorted(jobs):
+        tubes.update(finished[video])
     tubes = {key: tubes[key] for key in proposals}
     store.finish(tubes)
     return tubes
